@@ -1,0 +1,53 @@
+//! Validated settings, built from the command line (and, for the checks that follow libpq and
+//! redis-cli, the environment) before any I/O. Everything after this trusts them.
+
+use std::time::Duration;
+
+use anyhow::bail;
+
+use crate::{
+    check::{self, Target},
+    cli::{CheckArgs, Cli},
+};
+
+pub struct Config {
+    /// The check's name as printed: `tcp`, `http`, `postgres`, `redis`.
+    pub check: &'static str,
+    pub targets: Vec<Target>,
+    pub timeout: Duration,
+    pub wait: Option<Duration>,
+    pub interval: Duration,
+    pub output: Output,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Quiet,
+    Text { verbose: bool },
+    Json { verbose: bool },
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> anyhow::Result<Self> {
+        let global = cli.global;
+        let (check, targets) = match cli.check {
+            CheckArgs::Tcp(args) => ("tcp", check::tcp::targets(args)),
+            CheckArgs::Http(_) => bail!("'probe http' is not implemented yet"),
+            CheckArgs::Postgres(_) => bail!("'probe postgres' is not implemented yet"),
+            CheckArgs::Redis(_) => bail!("'probe redis' is not implemented yet"),
+        };
+        let output = match (global.quiet, global.json) {
+            (true, _) => Output::Quiet,
+            (false, true) => Output::Json { verbose: global.verbose },
+            (false, false) => Output::Text { verbose: global.verbose },
+        };
+        Ok(Config {
+            check,
+            targets,
+            timeout: global.timeout,
+            wait: global.wait,
+            interval: global.interval,
+            output,
+        })
+    }
+}

@@ -1,0 +1,47 @@
+//! Entry point: turns what `run` returns into the process exit status, and nothing else.
+
+mod check;
+mod cli;
+mod config;
+mod deadline;
+mod duration;
+mod net;
+mod outcome;
+mod report;
+mod run;
+mod trace;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::{cli::Cli, config::Config, outcome::ExitStatus};
+
+fn main() -> ExitCode {
+    outcome::report_panics_as_internal_errors();
+    match run() {
+        Ok(status) => status.into(),
+        Err(err) => {
+            eprintln!("probe: {err:#}");
+            ExitStatus::Usage.into()
+        }
+    }
+}
+
+/// Parse, validate, check every target, report. An `Err` is a usage or configuration error:
+/// the probe could not try. Every verdict about a target is an `Ok`.
+fn run() -> anyhow::Result<ExitStatus> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version: clap prints them, and asking for them is a success.
+            let _ = err.print();
+            return Ok(ExitStatus::Healthy);
+        }
+        Err(err) => return Err(cli::one_line(&err)),
+    };
+    let config = Config::from_cli(cli)?;
+    let outcomes = run::all(&config);
+    report::finish(&config, &outcomes);
+    Ok(ExitStatus::worst(outcomes.iter().map(|o| o.verdict.status)))
+}

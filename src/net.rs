@@ -1,0 +1,192 @@
+//! Where a target lives (`HostPort`), name resolution, and connecting to every address in turn,
+//! all within the attempt's deadline.
+
+use std::{
+    fmt, io,
+    net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs},
+    str::FromStr,
+    time::Duration,
+};
+
+use crate::deadline::Deadline;
+
+/// A host name or IP address with a port; IPv6 addresses in brackets, as in `[::1]:5432`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+impl FromStr for HostPort {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (host, port) = split_host_port(text)?;
+        let port = parse_port(port)?;
+        Ok(HostPort { host: host.to_owned(), port })
+    }
+}
+
+fn split_host_port(text: &str) -> Result<(&str, &str), String> {
+    let bare = text.strip_prefix("tcp://").unwrap_or(text);
+    if bare.contains("://") {
+        return Err("a URL is not a TCP target; write it as HOST:PORT".to_owned());
+    }
+    if let Some(rest) = bare.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| "an IPv6 address needs its closing ']'".to_owned())?;
+        host.parse::<std::net::Ipv6Addr>()
+            .map_err(|_| format!("'{host}' is not an IPv6 address"))?;
+        let port = after
+            .strip_prefix(':')
+            .ok_or_else(|| format!("a port is missing; write it as [{host}]:PORT"))?;
+        return Ok((host, port));
+    }
+    let (host, port) = bare
+        .rsplit_once(':')
+        .ok_or_else(|| "a port is missing; write it as HOST:PORT".to_owned())?;
+    if host.contains(':') {
+        return Err("put an IPv6 address in brackets, as in [::1]:5432".to_owned());
+    }
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if host.is_empty() || !host.chars().all(valid) {
+        return Err(format!("'{host}' is not a host name or IP address"));
+    }
+    Ok((host, port))
+}
+
+/// A TCP port, 1 to 65535.
+pub fn parse_port(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(0) | Err(_) => Err(format!("'{text}' is not a port (1 to 65535)")),
+        Ok(port) => Ok(port),
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl HostPort {
+    /// True when the host is an IP address, so there is nothing to resolve.
+    pub fn is_ip(&self) -> bool {
+        self.host.parse::<IpAddr>().is_ok()
+    }
+}
+
+/// The addresses of `target`, in the resolver's order. getaddrinfo cannot be cancelled; the
+/// deadline guard abandons it if it outlives the attempt.
+pub fn resolve(target: &HostPort) -> Result<Vec<SocketAddr>, String> {
+    if let Ok(ip) = target.host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, target.port)]);
+    }
+    let found = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|err| format!("cannot resolve {}: {}", target.host, describe_resolve_error(&err)))?;
+    let addrs: Vec<SocketAddr> = found.collect();
+    if addrs.is_empty() {
+        return Err(format!("cannot resolve {}: no addresses", target.host));
+    }
+    Ok(addrs)
+}
+
+/// Connects to each address in turn until one answers. Like Go's dialer (which kubelet uses),
+/// each address gets an equal share of the time left, so one black-holed address cannot use up
+/// the whole deadline before the next is tried.
+pub fn connect(addrs: &[SocketAddr], deadline: Deadline) -> Result<TcpStream, String> {
+    let mut failures = Vec::new();
+    for (index, addr) in addrs.iter().enumerate() {
+        let left = u32::try_from(addrs.len() - index).unwrap_or(u32::MAX);
+        let share = deadline.remaining() / left;
+        if share.is_zero() {
+            failures.push((addr, "timed out".to_owned()));
+            break;
+        }
+        match TcpStream::connect_timeout(addr, share.max(Duration::from_millis(1))) {
+            Ok(stream) => return Ok(stream),
+            Err(err) => failures.push((addr, describe(&err))),
+        }
+    }
+    Err(match failures.as_slice() {
+        [(_, why)] => why.clone(),
+        many => many.iter().map(|(addr, why)| format!("{addr}: {why}")).collect::<Vec<_>>().join("; "),
+    })
+}
+
+/// An I/O error as a short lower-case phrase: `connection refused`, `timed out`.
+pub fn describe(err: &io::Error) -> String {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        io::ErrorKind::ConnectionReset => "connection reset by peer".to_owned(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "timed out".to_owned(),
+        io::ErrorKind::UnexpectedEof => "connection closed by peer".to_owned(),
+        _ => {
+            let text = err.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            let mut chars = text.chars();
+            chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
+        }
+    }
+}
+
+fn describe_resolve_error(err: &io::Error) -> String {
+    // std words every getaddrinfo failure as "failed to lookup address information: <gai_strerror>";
+    // the second half is the diagnosis.
+    let text = err.to_string();
+    let reason = text.strip_prefix("failed to lookup address information: ").unwrap_or(&text);
+    reason.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hp(text: &str) -> Result<HostPort, String> {
+        text.parse()
+    }
+
+    #[test]
+    fn reads_hosts_ipv4_and_bracketed_ipv6() {
+        assert_eq!(hp("db:5432"), Ok(HostPort { host: "db".into(), port: 5432 }));
+        assert_eq!(hp("10.0.0.1:80"), Ok(HostPort { host: "10.0.0.1".into(), port: 80 }));
+        assert_eq!(hp("[::1]:6379"), Ok(HostPort { host: "::1".into(), port: 6379 }));
+        assert_eq!(hp("tcp://cache.svc.cluster.local:6379").unwrap().host, "cache.svc.cluster.local");
+        assert_eq!(hp("[::1]:6379").unwrap().to_string(), "[::1]:6379");
+    }
+
+    #[test]
+    fn explains_what_is_wrong() {
+        let cases = [
+            ("db", "port is missing"),
+            ("db:", "'' is not a port"),
+            ("db:0", "'0' is not a port"),
+            ("db:65536", "'65536' is not a port"),
+            ("db:http", "'http' is not a port"),
+            ("::1:5432", "in brackets"),
+            ("[::1:5432", "closing ']'"),
+            ("[::1]", "port is missing"),
+            ("[db]:1", "not an IPv6 address"),
+            (":5432", "not a host name"),
+            ("a b:1", "not a host name"),
+            ("http://x:1", "a URL is not"),
+        ];
+        for (text, expected) in cases {
+            let err = hp(text).expect_err(text);
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn io_errors_read_as_short_phrases() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(describe(&refused), "connection refused");
+        assert_eq!(describe(&io::Error::from_raw_os_error(113)), "no route to host");
+    }
+}

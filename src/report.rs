@@ -1,0 +1,180 @@
+//! Everything probe prints about targets: one text line or one JSON object per target, the
+//! `waiting:` lines of wait mode, and nothing at all with `-q`. Healthy text goes to stdout,
+//! failures to stderr; JSON always to stdout.
+
+use std::{
+    fmt::Write as _,
+    io::{self, Write as _},
+};
+
+use crate::{
+    check::Target,
+    config::{Config, Output},
+    duration,
+    outcome::{Outcome, Status, Verdict},
+};
+
+/// Prints each target's final line, in the order the targets were given.
+pub fn finish(config: &Config, outcomes: &[Outcome]) {
+    for (target, outcome) in config.targets.iter().zip(outcomes) {
+        match config.output {
+            Output::Quiet => {}
+            Output::Text { verbose } => {
+                let line = text_line(config.check, target, outcome, verbose);
+                print_line(outcome.verdict.status == Status::Healthy, &line);
+            }
+            Output::Json { verbose } => {
+                print_line(true, &json_line(config.check, target, outcome, verbose, config.wait.is_some()))
+            }
+        }
+    }
+}
+
+/// In wait mode, says on stderr that a target is still failing, and why.
+pub fn waiting(config: &Config, target: &Target, verdict: &Verdict) {
+    if let Output::Text { .. } = config.output {
+        let word = verdict.status.word();
+        print_line(false, &format!("waiting: {} {}: {word}: {}", config.check, target.label, verdict.message));
+    }
+}
+
+fn print_line(to_stdout: bool, line: &str) {
+    // One write per line, so lines from concurrent targets never interleave. A closed pipe is
+    // not worth failing the probe over: the exit status still says it all.
+    let _ = if to_stdout {
+        writeln!(io::stdout().lock(), "{line}")
+    } else {
+        writeln!(io::stderr().lock(), "{line}")
+    };
+}
+
+fn text_line(check: &str, target: &Target, outcome: &Outcome, verbose: bool) -> String {
+    let verdict = &outcome.verdict;
+    let mut line = format!(
+        "{check} {}: {}: {} ({}",
+        target.label,
+        verdict.status.word(),
+        verdict.message,
+        duration::elapsed(outcome.elapsed)
+    );
+    if verbose && !outcome.phases.is_empty() {
+        let phases: Vec<String> = outcome
+            .phases
+            .iter()
+            .map(|phase| format!("{} {}", phase.name, duration::elapsed(phase.took)))
+            .collect();
+        let _ = write!(line, "; {}", phases.join(", "));
+    }
+    if outcome.attempts > 1 {
+        let _ = write!(line, "; after {} attempts in {}", outcome.attempts, duration::elapsed(outcome.total));
+    }
+    line.push(')');
+    line
+}
+
+fn json_line(check: &str, target: &Target, outcome: &Outcome, verbose: bool, waited: bool) -> String {
+    let verdict = &outcome.verdict;
+    let mut json = format!(
+        r#"{{"check":{},"target":{},"ok":{},"status":{},"message":{},"elapsed_ms":{}"#,
+        json_string(check),
+        json_string(&target.label),
+        verdict.status == Status::Healthy,
+        json_string(verdict.status.word()),
+        json_string(&verdict.message),
+        millis(outcome.elapsed),
+    );
+    if verbose {
+        let phases: Vec<String> = outcome
+            .phases
+            .iter()
+            .map(|phase| format!(r#"{{"name":{},"ms":{}}}"#, json_string(phase.name), millis(phase.took)))
+            .collect();
+        let _ = write!(json, r#","phases":[{}]"#, phases.join(","));
+    }
+    if waited {
+        let _ = write!(json, r#","attempts":{}"#, outcome.attempts);
+    }
+    json.push('}');
+    json
+}
+
+fn millis(duration: std::time::Duration) -> String {
+    format!("{:.1}", duration.as_secs_f64() * 1e3)
+}
+
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c < ' ' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::*;
+    use crate::{check::Check, deadline::Deadline, outcome::Phase, trace::Trace};
+
+    struct Never;
+    impl Check for Never {
+        fn attempt(&self, _: Deadline, _: &Trace) -> Verdict {
+            unreachable!("report tests never run a check")
+        }
+    }
+
+    fn outcome(verdict: Verdict, attempts: u32) -> (Target, Outcome) {
+        let target = Target { label: "cache:6379".into(), check: Arc::new(Never) };
+        let phases = vec![
+            Phase { name: "resolve", took: Duration::from_micros(40) },
+            Phase { name: "connect", took: Duration::from_micros(210) },
+        ];
+        let elapsed = Duration::from_micros(2140);
+        (target, Outcome { verdict, phases, elapsed, attempts, total: Duration::from_millis(3020) })
+    }
+
+    #[test]
+    fn text_lines_put_the_diagnosis_first() {
+        let (target, done) = outcome(Verdict::unhealthy("LOADING Redis is loading"), 1);
+        assert_eq!(
+            text_line("redis", &target, &done, false),
+            "redis cache:6379: unhealthy: LOADING Redis is loading (2.1 ms)"
+        );
+        assert_eq!(
+            text_line("redis", &target, &done, true),
+            "redis cache:6379: unhealthy: LOADING Redis is loading (2.1 ms; resolve 0.0 ms, connect 0.2 ms)"
+        );
+        let (target, done) = outcome(Verdict::healthy("connected"), 4);
+        assert_eq!(
+            text_line("tcp", &target, &done, false),
+            "tcp cache:6379: ok: connected (2.1 ms; after 4 attempts in 3.02 s)"
+        );
+    }
+
+    #[test]
+    fn json_objects_have_the_spec_fields() {
+        let (target, done) = outcome(Verdict::unreachable("said \"no\"\n\u{1}"), 2);
+        assert_eq!(
+            json_line("tcp", &target, &done, true, true),
+            r#"{"check":"tcp","target":"cache:6379","ok":false,"status":"unreachable","message":"said \"no\"\n\u0001","elapsed_ms":2.1,"phases":[{"name":"resolve","ms":0.0},{"name":"connect","ms":0.2}],"attempts":2}"#
+        );
+        assert_eq!(
+            json_line("tcp", &target, &done, false, false),
+            r#"{"check":"tcp","target":"cache:6379","ok":false,"status":"unreachable","message":"said \"no\"\n\u0001","elapsed_ms":2.1}"#
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! Runs every target at once, each on its own thread, and in wait mode retries each one until it
+//! passes or the wait is over. Knows nothing of protocols: it only calls `Check::attempt`.
+
+use std::{
+    sync::Arc,
+    thread,
+    time::Instant,
+};
+
+use crate::{
+    check::Target,
+    config::Config,
+    deadline::Deadline,
+    outcome::{Outcome, Status, Verdict},
+    report,
+};
+
+/// One outcome per target, in the order the targets were given.
+pub fn all(config: &Config) -> Vec<Outcome> {
+    let wait_until = config.wait.map(|wait| Instant::now() + wait);
+    if let [only] = config.targets.as_slice() {
+        return vec![until_done(config, only, wait_until)];
+    }
+    thread::scope(|scope| {
+        let running: Vec<_> = config
+            .targets
+            .iter()
+            .map(|target| scope.spawn(move || until_done(config, target, wait_until)))
+            .collect();
+        running
+            .into_iter()
+            .map(|handle| handle.join().expect("a panic ends the process in its hook"))
+            .collect()
+    })
+}
+
+/// Attempts `target` once, or with a wait until it passes or the next attempt would start after
+/// the wait is over. The first attempt always gets the full timeout; later ones end with the wait.
+fn until_done(config: &Config, target: &Target, wait_until: Option<Instant>) -> Outcome {
+    let started = Instant::now();
+    let mut last_reported: Option<Verdict> = None;
+    for attempts in 1.. {
+        let cap = if attempts == 1 { None } else { wait_until };
+        let outcome = attempt(config, target, cap, attempts, started);
+        let Some(wait_until) = wait_until else { return outcome };
+        if outcome.verdict.status == Status::Healthy || Instant::now() + config.interval >= wait_until {
+            return outcome;
+        }
+        if last_reported.as_ref() != Some(&outcome.verdict) {
+            report::waiting(config, target, &outcome.verdict);
+            last_reported = Some(outcome.verdict);
+        }
+        thread::sleep(config.interval);
+    }
+    unreachable!("the attempt loop only ends by returning")
+}
+
+fn attempt(config: &Config, target: &Target, cap: Option<Instant>, attempts: u32, started: Instant) -> Outcome {
+    let deadline = Deadline::new(config.timeout, cap);
+    let check = Arc::clone(&target.check);
+    let begun = Instant::now();
+    let (verdict, phases) = deadline.enforce(move |trace| check.attempt(deadline, trace));
+    Outcome { verdict, phases, elapsed: begun.elapsed(), attempts, total: started.elapsed() }
+}

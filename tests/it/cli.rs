@@ -1,0 +1,77 @@
+//! The command-line contract: usage errors exit 3 with one line, help and version exit 0,
+//! global options go anywhere and come from PROBE_* variables too.
+
+use crate::support::{probe, run, sockets};
+
+#[test]
+fn help_and_version_succeed() {
+    let help = run(["--help"]);
+    help.code(0);
+    for check in ["tcp", "http", "postgres", "redis"] {
+        assert!(help.stdout.contains(check), "{help}");
+        let check_help = run([check, "--help"]);
+        check_help.code(0);
+        assert!(check_help.stdout.contains("--timeout"), "{check_help}");
+    }
+    let version = run(["--version"]);
+    assert_eq!(version.code(0).stdout_line(), format!("probe {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn every_usage_error_is_one_line_and_exit_3() {
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "name a check: tcp, http, postgres or redis"),
+        (&["ping"], "unrecognized subcommand 'ping'"),
+        (&["tcp"], "required arguments were not provided: <HOST:PORT>"),
+        (&["tcp", "--tiemout", "1s", "db:1"], "(tip: a similar argument exists: '--timeout')"),
+        (&["tcp", "db"], "a port is missing; write it as HOST:PORT"),
+        (&["tcp", "db:99999"], "'99999' is not a port"),
+        (&["tcp", "::1:5432"], "put an IPv6 address in brackets"),
+        (&["tcp", "-t", "soon", "db:1"], "invalid value 'soon' for '--timeout <DUR>': not a duration"),
+        (&["tcp", "-t", "0", "db:1"], "must be longer than zero"),
+        (&["tcp", "--wait", "-1", "db:1"], "unexpected argument '-1'"),
+        (&["tcp", "--interval", "1x", "db:1"], "'1x' for '--interval <DUR>': not a duration"),
+        (&["redis", "--cert", "c.pem"], "--key <FILE>"),
+        (&["http", "--method", "POST", "http://x/"], "invalid value 'POST' for '--method <METHOD>'"),
+    ];
+    for (args, expected) in cases {
+        let result = run(*args);
+        let line = result.code(3).stderr_line();
+        assert!(line.starts_with("probe: "), "{args:?}: {line}");
+        assert!(line.contains(expected), "{args:?}: expected {expected:?} in {line:?}");
+    }
+}
+
+#[test]
+fn global_options_go_before_or_after_the_check_and_come_from_the_environment() {
+    let open = sockets::open("127.0.0.1:0");
+    let target = open.addr.to_string();
+    for args in [vec!["--json", "tcp", &target], vec!["tcp", "--json", &target], vec!["tcp", &target, "--json"]] {
+        let result = run(&args);
+        assert!(result.code(0).stdout_line().starts_with(r#"{"check":"tcp""#), "{args:?}\n{result}");
+    }
+    let from_env = probe().env("PROBE_JSON", "1").args(["tcp", &target]).run();
+    assert!(from_env.code(0).stdout_line().starts_with('{'), "{from_env}");
+    let off_in_env = probe().env("PROBE_JSON", "false").args(["tcp", &target]).run();
+    assert!(off_in_env.code(0).stdout_line().starts_with("tcp "), "{off_in_env}");
+    let quiet = probe().env("PROBE_QUIET", "true").args(["tcp", &target]).run();
+    assert_eq!((quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()), (0, "", ""), "{quiet}");
+    let verbose = probe().env("PROBE_VERBOSE", "yes").args(["tcp", &target]).run();
+    assert!(verbose.code(0).stdout_line().contains("; resolve "), "{verbose}");
+}
+
+#[test]
+fn a_bad_value_in_the_environment_is_a_usage_error() {
+    let result = probe().env("PROBE_TIMEOUT", "fast").args(["tcp", "127.0.0.1:1"]).run();
+    assert!(result.code(3).stderr_line().contains("invalid value 'fast' for '--timeout <DUR>'"), "{result}");
+    let result = probe().env("PROBE_QUIET", "maybe").args(["tcp", "127.0.0.1:1"]).run();
+    assert!(result.code(3).stderr_line().contains("'maybe'"), "{result}");
+}
+
+#[test]
+fn checks_still_to_come_say_so() {
+    for (check, target) in [("http", "http://127.0.0.1:1/"), ("postgres", "postgres://x@127.0.0.1:1/db"), ("redis", "redis://127.0.0.1:1")] {
+        let result = run([check, target]);
+        assert_eq!(result.code(3).stderr_line(), format!("probe: 'probe {check}' is not implemented yet"));
+    }
+}

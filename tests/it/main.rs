@@ -1,0 +1,5 @@
+//! Integration tests: the real `probe` binary, a scrubbed environment, real servers and sockets.
+
+mod cli;
+mod support;
+mod tcp;

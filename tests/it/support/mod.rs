@@ -1,0 +1,112 @@
+//! What the tests share: running the probe binary, sockets in every state, and throwaway
+//! PostgreSQL and Redis servers.
+
+#![allow(dead_code)] // each check's tests use a different part
+
+pub mod process;
+pub mod postgres;
+pub mod redis;
+pub mod sockets;
+
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Says what to run when a server binary the tests need is missing.
+pub const INSTALL_HINT: &str = "run scripts/test, which installs postgresql and redis-server with apt-get";
+
+/// One run of the probe binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// Asserts the exit code, showing the whole run when it is not the expected one.
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(self.code, expected, "exit code\n{self}");
+        self
+    }
+
+    /// The only line on stdout (asserting there is exactly one and stderr is empty).
+    #[track_caller]
+    pub fn stdout_line(&self) -> &str {
+        assert_eq!(self.stderr, "", "stderr should be empty\n{self}");
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stdout\n{self}");
+        lines[0]
+    }
+
+    /// The only line on stderr (asserting there is exactly one and stdout is empty).
+    #[track_caller]
+    pub fn stderr_line(&self) -> &str {
+        assert_eq!(self.stdout, "", "stdout should be empty\n{self}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr\n{self}");
+        lines[0]
+    }
+
+    /// Asserts the run ended within `limit`.
+    #[track_caller]
+    pub fn within(&self, limit: Duration) -> &Self {
+        assert!(self.elapsed <= limit, "took {:?}, more than {limit:?}\n{self}", self.elapsed);
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "code {} after {:?}\n--- stdout\n{}--- stderr\n{}---", self.code, self.elapsed, self.stdout, self.stderr)
+    }
+}
+
+/// The probe binary with an empty environment (PATH aside), so nothing from the machine running
+/// the tests (PGHOST, REDIS_URL, http_proxy, PROBE_*) leaks into a case.
+pub fn probe() -> Probe {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_probe"));
+    command.env_clear().env("PATH", "/usr/bin:/bin").stdin(Stdio::null());
+    Probe { command }
+}
+
+pub struct Probe {
+    command: Command,
+}
+
+impl Probe {
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        let started = Instant::now();
+        let output = self.command.output().expect("the probe binary runs");
+        let elapsed = started.elapsed();
+        let code = output.status.code().unwrap_or_else(|| panic!("probe died by a signal: {:?}", output.status));
+        let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
+        let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
+        Run { code, stdout, stderr, elapsed }
+    }
+}
+
+/// Shorthand for `probe().args(args).run()`.
+pub fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    probe().args(args).run()
+}

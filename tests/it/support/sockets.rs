@@ -1,0 +1,76 @@
+//! TCP sockets in the states a probe meets: listening, refusing, black-holed, opening later.
+//! Each one holds its port for as long as it lives, so no other test can take it.
+
+use std::{
+    net::{SocketAddr, TcpListener, TcpStream},
+    thread,
+    time::Duration,
+};
+
+use socket2::{Domain, Socket, Type};
+
+fn bound(addr: &str) -> Socket {
+    let addr: SocketAddr = addr.parse().expect("a socket address");
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("a socket");
+    socket.bind(&addr.into()).expect("bind");
+    socket
+}
+
+fn local_addr(socket: &Socket) -> SocketAddr {
+    socket.local_addr().expect("local address").as_socket().expect("an IP socket")
+}
+
+/// A port that accepts connections (the kernel completes the handshake; nobody reads).
+pub struct Open {
+    pub listener: TcpListener,
+    pub addr: SocketAddr,
+}
+
+pub fn open(addr: &str) -> Open {
+    let listener = TcpListener::bind(addr).expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    Open { listener, addr }
+}
+
+/// A port that refuses connections: bound, so no one else can have it, but not listening.
+pub struct Refusing {
+    _socket: Socket,
+    pub addr: SocketAddr,
+}
+
+pub fn refusing() -> Refusing {
+    let socket = bound("127.0.0.1:0");
+    let addr = local_addr(&socket);
+    Refusing { _socket: socket, addr }
+}
+
+/// A port whose SYNs are dropped, as behind a firewall: a listener with a backlog of zero whose
+/// one queue slot is taken by a connection nobody accepts. Linux drops SYNs to a full queue.
+pub struct BlackHole {
+    _socket: Socket,
+    _queued: TcpStream,
+    pub addr: SocketAddr,
+}
+
+pub fn black_hole() -> BlackHole {
+    let socket = bound("127.0.0.1:0");
+    socket.listen(0).expect("listen");
+    let addr = local_addr(&socket);
+    let queued = TcpStream::connect(addr).expect("the first connection fills the queue");
+    // Make sure the queue really is full: a further connection must not complete.
+    let overflow = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+    assert!(overflow.is_err(), "the black hole let a connection through");
+    BlackHole { _socket: socket, _queued: queued, addr }
+}
+
+/// A port that refuses connections now and starts listening after `delay`.
+pub fn listening_after(delay: Duration) -> (SocketAddr, thread::JoinHandle<Socket>) {
+    let socket = bound("127.0.0.1:0");
+    let addr = local_addr(&socket);
+    let opener = thread::spawn(move || {
+        thread::sleep(delay);
+        socket.listen(16).expect("listen");
+        socket
+    });
+    (addr, opener)
+}
