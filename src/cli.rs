@@ -13,7 +13,9 @@ use crate::{duration, net::HostPort};
 /// also be set as PROBE_<NAME> in the environment (e.g. PROBE_TIMEOUT=2s).
 #[derive(Debug, Parser)]
 #[command(name = "probe", version, propagate_version = true, subcommand_required = true)]
-#[command(after_help = "Exit status: 0 every target healthy, 1 unhealthy, 2 unreachable, 3 usage or configuration error.")]
+#[command(
+    after_help = "Exit status: 0 every target healthy, 1 unhealthy, 2 unreachable, 3 usage or configuration error."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -195,7 +197,10 @@ pub fn one_line(err: &clap::Error) -> anyhow::Error {
     }
     let rendered = err.render().to_string();
     let mut message = String::new();
-    let lines = rendered.lines().map(str::trim).take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"));
+    let lines = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"));
     for line in lines.filter(|line| !line.is_empty()) {
         match line.strip_prefix("error: ") {
             Some(complaint) => message.push_str(complaint),

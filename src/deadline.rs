@@ -78,7 +78,10 @@ mod tests {
         assert!(Deadline::new(Duration::from_secs(5), Some(soon)).budget <= Duration::from_millis(100));
         let past = Instant::now() - Duration::from_secs(1);
         assert_eq!(Deadline::new(Duration::from_secs(5), Some(past)).remaining(), Duration::ZERO);
-        assert_eq!(Deadline::new(Duration::from_secs(5), Some(past)).socket_timeout(), Duration::from_millis(1));
+        assert_eq!(
+            Deadline::new(Duration::from_secs(5), Some(past)).socket_timeout(),
+            Duration::from_millis(1)
+        );
     }
 
     #[test]
@@ -94,7 +97,8 @@ mod tests {
 
     #[test]
     fn a_prompt_attempt_keeps_its_verdict() {
-        let (verdict, _) = Deadline::new(Duration::from_secs(5), None).enforce(|_| Verdict::unhealthy("said no"));
+        let (verdict, _) =
+            Deadline::new(Duration::from_secs(5), None).enforce(|_| Verdict::unhealthy("said no"));
         assert_eq!(verdict, Verdict::unhealthy("said no"));
     }
 }

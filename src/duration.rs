@@ -94,7 +94,9 @@ mod tests {
 
     #[test]
     fn refuses_everything_else_with_the_bad_text_quoted() {
-        for bad in ["", "s", "ms", "-1", "-1s", "2x", "1.2.3s", "NaN", "inf", "1e400", "9999999h", "2 s", "s2"] {
+        for bad in
+            ["", "s", "ms", "-1", "-1s", "2x", "1.2.3s", "NaN", "inf", "1e400", "9999999h", "2 s", "s2"]
+        {
             assert!(parse(bad).expect_err(bad).contains("not a duration"), "{bad}");
         }
         assert!(parse_positive("0s").unwrap_err().contains("longer than zero"));

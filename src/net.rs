@@ -33,19 +33,15 @@ fn split_host_port(text: &str) -> Result<(&str, &str), String> {
         return Err("a URL is not a TCP target; write it as HOST:PORT".to_owned());
     }
     if let Some(rest) = bare.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| "an IPv6 address needs its closing ']'".to_owned())?;
-        host.parse::<std::net::Ipv6Addr>()
-            .map_err(|_| format!("'{host}' is not an IPv6 address"))?;
-        let port = after
-            .strip_prefix(':')
-            .ok_or_else(|| format!("a port is missing; write it as [{host}]:PORT"))?;
+        let (host, after) =
+            rest.split_once(']').ok_or_else(|| "an IPv6 address needs its closing ']'".to_owned())?;
+        host.parse::<std::net::Ipv6Addr>().map_err(|_| format!("'{host}' is not an IPv6 address"))?;
+        let port =
+            after.strip_prefix(':').ok_or_else(|| format!("a port is missing; write it as [{host}]:PORT"))?;
         return Ok((host, port));
     }
-    let (host, port) = bare
-        .rsplit_once(':')
-        .ok_or_else(|| "a port is missing; write it as HOST:PORT".to_owned())?;
+    let (host, port) =
+        bare.rsplit_once(':').ok_or_else(|| "a port is missing; write it as HOST:PORT".to_owned())?;
     if host.contains(':') {
         return Err("put an IPv6 address in brackets, as in [::1]:5432".to_owned());
     }

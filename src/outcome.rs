@@ -126,15 +126,11 @@ mod tests {
 
     #[test]
     fn exit_codes_match_the_spec() {
-        let codes: Vec<u8> = [
-            ExitStatus::Healthy,
-            ExitStatus::Unhealthy,
-            ExitStatus::Unreachable,
-            ExitStatus::Usage,
-        ]
-        .into_iter()
-        .map(ExitStatus::code)
-        .collect();
+        let codes: Vec<u8> =
+            [ExitStatus::Healthy, ExitStatus::Unhealthy, ExitStatus::Unreachable, ExitStatus::Usage]
+                .into_iter()
+                .map(ExitStatus::code)
+                .collect();
         assert_eq!(codes, [0, 1, 2, 3]);
     }
 

@@ -34,7 +34,10 @@ pub fn finish(config: &Config, outcomes: &[Outcome]) {
 pub fn waiting(config: &Config, target: &Target, verdict: &Verdict) {
     if let Output::Text { .. } = config.output {
         let word = verdict.status.word();
-        print_line(false, &format!("waiting: {} {}: {word}: {}", config.check, target.label, verdict.message));
+        print_line(
+            false,
+            &format!("waiting: {} {}: {word}: {}", config.check, target.label, verdict.message),
+        );
     }
 }
 

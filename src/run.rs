@@ -1,11 +1,7 @@
 //! Runs every target at once, each on its own thread, and in wait mode retries each one until it
 //! passes or the wait is over. Knows nothing of protocols: it only calls `Check::attempt`.
 
-use std::{
-    sync::Arc,
-    thread,
-    time::Instant,
-};
+use std::{sync::Arc, thread, time::Instant};
 
 use crate::{
     check::Target,
@@ -55,7 +51,13 @@ fn until_done(config: &Config, target: &Target, wait_until: Option<Instant>) -> 
     unreachable!("the attempt loop only ends by returning")
 }
 
-fn attempt(config: &Config, target: &Target, cap: Option<Instant>, attempts: u32, started: Instant) -> Outcome {
+fn attempt(
+    config: &Config,
+    target: &Target,
+    cap: Option<Instant>,
+    attempts: u32,
+    started: Instant,
+) -> Outcome {
     let deadline = Deadline::new(config.timeout, cap);
     let check = Arc::clone(&target.check);
     let begun = Instant::now();

@@ -46,7 +46,9 @@ fn every_usage_error_is_one_line_and_exit_3() {
 fn global_options_go_before_or_after_the_check_and_come_from_the_environment() {
     let open = sockets::open("127.0.0.1:0");
     let target = open.addr.to_string();
-    for args in [vec!["--json", "tcp", &target], vec!["tcp", "--json", &target], vec!["tcp", &target, "--json"]] {
+    for args in
+        [vec!["--json", "tcp", &target], vec!["tcp", "--json", &target], vec!["tcp", &target, "--json"]]
+    {
         let result = run(&args);
         assert!(result.code(0).stdout_line().starts_with(r#"{"check":"tcp""#), "{args:?}\n{result}");
     }
@@ -70,7 +72,11 @@ fn a_bad_value_in_the_environment_is_a_usage_error() {
 
 #[test]
 fn checks_still_to_come_say_so() {
-    for (check, target) in [("http", "http://127.0.0.1:1/"), ("postgres", "postgres://x@127.0.0.1:1/db"), ("redis", "redis://127.0.0.1:1")] {
+    for (check, target) in [
+        ("http", "http://127.0.0.1:1/"),
+        ("postgres", "postgres://x@127.0.0.1:1/db"),
+        ("redis", "redis://127.0.0.1:1"),
+    ] {
         let result = run([check, target]);
         assert_eq!(result.code(3).stderr_line(), format!("probe: 'probe {check}' is not implemented yet"));
     }

@@ -28,7 +28,10 @@ fn a_name_is_resolved_and_the_address_shown() {
     let target = format!("localhost:{}", open.addr.port());
     let result = run(["tcp", &target]);
     let line = result.code(0).stdout_line();
-    assert!(line.starts_with(&format!("tcp {target}: ok: connected to 127.0.0.1:{} (", open.addr.port())), "{line}");
+    assert!(
+        line.starts_with(&format!("tcp {target}: ok: connected to 127.0.0.1:{} (", open.addr.port())),
+        "{line}"
+    );
 }
 
 #[test]
@@ -74,7 +77,8 @@ fn an_unknown_host_is_unreachable() {
     let why = line.strip_prefix("tcp no-such-host.invalid:80: unreachable: ").expect(line);
     // Where no DNS server answers, the resolver gives up only when the deadline does.
     assert!(
-        why.starts_with("cannot resolve no-such-host.invalid: ") || why.starts_with("timed out after 3s during resolve"),
+        why.starts_with("cannot resolve no-such-host.invalid: ")
+            || why.starts_with("timed out after 3s during resolve"),
         "{line}"
     );
 }
@@ -91,8 +95,14 @@ fn several_targets_are_checked_at_once_and_the_worst_code_wins() {
     assert!(result.stdout.starts_with(&format!("tcp {}: ok: connected (", open.addr)), "{result}");
     let failures: Vec<&str> = result.stderr.lines().collect();
     assert_eq!(failures.len(), 2, "{result}");
-    assert!(failures[0].starts_with(&format!("tcp {}: unreachable: connection refused", refusing.addr)), "{result}");
-    assert!(failures[1].starts_with(&format!("tcp {}: unreachable: timed out after 500ms", hole.addr)), "{result}");
+    assert!(
+        failures[0].starts_with(&format!("tcp {}: unreachable: connection refused", refusing.addr)),
+        "{result}"
+    );
+    assert!(
+        failures[1].starts_with(&format!("tcp {}: unreachable: timed out after 500ms", hole.addr)),
+        "{result}"
+    );
 
     let all_open = run(["tcp", &targets[0], &targets[0]]);
     assert_eq!(all_open.code(0).stdout.lines().count(), 2, "{all_open}");
@@ -124,7 +134,10 @@ fn wait_mode_gives_up_at_the_wait_deadline_with_the_last_verdict() {
     let lines: Vec<&str> = result.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{result}");
     assert_eq!(lines[0], format!("waiting: tcp {}: unreachable: connection refused", refusing.addr));
-    assert!(lines[1].starts_with(&format!("tcp {}: unreachable: connection refused (", refusing.addr)), "{result}");
+    assert!(
+        lines[1].starts_with(&format!("tcp {}: unreachable: connection refused (", refusing.addr)),
+        "{result}"
+    );
     assert!(lines[1].contains("; after 4 attempts in "), "{result}");
 }
 
@@ -152,7 +165,12 @@ fn json_has_the_spec_fields_and_phases_with_verbose() {
     assert_eq!(object["status"], "ok");
     assert_eq!(object["message"], "connected");
     assert!(object["elapsed_ms"].as_f64().expect("a number") >= 0.0);
-    let phases: Vec<&str> = object["phases"].as_array().expect("phases").iter().map(|p| p["name"].as_str().expect("name")).collect();
+    let phases: Vec<&str> = object["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
     assert_eq!(phases, ["resolve", "connect"]);
 
     let refusing = sockets::refusing();

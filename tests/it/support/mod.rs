@@ -3,8 +3,8 @@
 
 #![allow(dead_code)] // each check's tests use a different part
 
-pub mod process;
 pub mod postgres;
+pub mod process;
 pub mod redis;
 pub mod sockets;
 
@@ -60,7 +60,11 @@ impl Run {
 
 impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "code {} after {:?}\n--- stdout\n{}--- stderr\n{}---", self.code, self.elapsed, self.stdout, self.stderr)
+        write!(
+            f,
+            "code {} after {:?}\n--- stdout\n{}--- stderr\n{}---",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
     }
 }
 
@@ -95,7 +99,8 @@ impl Probe {
         let started = Instant::now();
         let output = self.command.output().expect("the probe binary runs");
         let elapsed = started.elapsed();
-        let code = output.status.code().unwrap_or_else(|| panic!("probe died by a signal: {:?}", output.status));
+        let code =
+            output.status.code().unwrap_or_else(|| panic!("probe died by a signal: {:?}", output.status));
         let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
         let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
         Run { code, stdout, stderr, elapsed }

@@ -52,7 +52,14 @@ impl Postgres {
         let server = process::start("postgres", &log, "ready to accept", |port| {
             let mut command = as_postgres(bin.join("postgres"));
             command.arg("-D").arg(&data).arg("-p").arg(port.to_string()).arg("-k").arg(&socket_dir);
-            command.args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "log_connections=off"]);
+            command.args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "log_connections=off",
+            ]);
             for (name, value) in settings {
                 command.arg("-c").arg(format!("{name}={value}"));
             }
@@ -98,7 +105,8 @@ fn bin_dir() -> PathBuf {
         .filter(|bin| bin.join("initdb").exists())
         .collect();
     found.sort_by_key(|bin| {
-        let version = bin.parent().and_then(Path::file_name).and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
+        let version =
+            bin.parent().and_then(Path::file_name).and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
         version.unwrap_or(0u32)
     });
     found.pop().unwrap_or_else(|| panic!("no PostgreSQL server under /usr/lib/postgresql; {INSTALL_HINT}"))

@@ -21,7 +21,16 @@ impl Redis {
         let log = dir.path().join("redis.log");
         let server = process::start("redis-server", &log, "Ready to accept connections", |port| {
             let mut command = Command::new("redis-server");
-            command.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+            command.args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]);
             command.arg("--dir").arg(dir.path()).arg("--logfile").arg(&log);
             command.args(args).stdout(Stdio::null()).stderr(Stdio::null());
             command
