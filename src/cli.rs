@@ -5,7 +5,11 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 
-use crate::{duration, net::HostPort};
+use crate::{
+    check::http::{Header, StatusSet},
+    duration,
+    net::HostPort,
+};
 
 /// One health check, one exit status: 0 healthy, 1 unhealthy, 2 unreachable, 3 usage error.
 ///
@@ -82,16 +86,16 @@ pub struct HttpArgs {
     pub targets: Vec<String>,
 
     /// Request method.
-    #[arg(long, value_enum, default_value_t = Method::Get)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Method::Get)]
     pub method: Method,
 
     /// Extra request header, 'Name: value'; repeatable. A Host header given here is the one sent.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
+    pub headers: Vec<Header>,
 
     /// Healthy status codes instead of 200-399, e.g. 200 or 200-299,304.
     #[arg(long, value_name = "LIST")]
-    pub status: Option<String>,
+    pub status: Option<StatusSet>,
 
     /// Healthy only if the body contains TEXT (only then is the body read, up to a cap).
     #[arg(long, value_name = "TEXT")]
@@ -99,7 +103,7 @@ pub struct HttpArgs {
 
     /// Healthy only if the body matches the regular expression RE.
     #[arg(long, value_name = "RE")]
-    pub body_regex: Option<String>,
+    pub body_regex: Option<regex_lite::Regex>,
 
     #[command(flatten)]
     pub tls: TlsArgs,

@@ -1,13 +1,14 @@
 //! Validated settings, built from the command line (and, for the checks that follow libpq and
 //! redis-cli, the environment) before any I/O. Everything after this trusts them.
 
-use std::time::Duration;
+use std::{env, path::PathBuf, time::Duration};
 
 use anyhow::bail;
 
 use crate::{
     check::{self, Target},
     cli::{CheckArgs, Cli},
+    tls::Tls,
 };
 
 pub struct Config {
@@ -32,7 +33,10 @@ impl Config {
         let global = cli.global;
         let (check, targets) = match cli.check {
             CheckArgs::Tcp(args) => ("tcp", check::tcp::targets(args)),
-            CheckArgs::Http(_) => bail!("'probe http' is not implemented yet"),
+            CheckArgs::Http(args) => {
+                let tls = Tls::load(&args.tls, env::var_os("SSL_CERT_FILE").map(PathBuf::from))?;
+                ("http", check::http::targets(args, tls)?)
+            }
             CheckArgs::Postgres(_) => bail!("'probe postgres' is not implemented yet"),
             CheckArgs::Redis(_) => bail!("'probe redis' is not implemented yet"),
         };

@@ -3,7 +3,7 @@
 //! is blocked in (name resolution, a library's retry loop, a server that trickles bytes).
 
 use std::{
-    sync::{Arc, mpsc},
+    sync::mpsc,
     thread,
     time::{Duration, Instant},
 };
@@ -47,9 +47,9 @@ impl Deadline {
     where
         F: FnOnce(&Trace) -> Verdict + Send + 'static,
     {
-        let trace = Arc::new(Trace::default());
+        let trace = Trace::default();
         let (send, receive) = mpsc::sync_channel(1);
-        let attempt_trace = Arc::clone(&trace);
+        let attempt_trace = trace.clone();
         let spawned = thread::Builder::new().name("attempt".into()).spawn(move || {
             let verdict = attempt(&attempt_trace);
             attempt_trace.finish();

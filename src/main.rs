@@ -9,6 +9,8 @@ mod net;
 mod outcome;
 mod report;
 mod run;
+mod secret;
+mod tls;
 mod trace;
 
 use std::process::ExitCode;

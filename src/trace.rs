@@ -1,16 +1,20 @@
 //! The phases of one attempt (`resolve`, `connect`, `tls`, …) as they happen. Shared between
 //! the attempt and the deadline guard, so a guard that gives up can say which phase hung.
 
-use std::{sync::Mutex, time::Instant};
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use crate::outcome::Phase;
 
-#[derive(Default)]
+/// Cheap to clone: clones share the same phases, so a library callback can mark them too.
+#[derive(Clone, Debug, Default)]
 pub struct Trace {
-    steps: Mutex<Steps>,
+    steps: Arc<Mutex<Steps>>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Steps {
     done: Vec<Phase>,
     open: Option<(&'static str, Instant)>,

@@ -2,6 +2,7 @@
 //! and a trace to mark phases in, return a verdict. A check never prints, exits or reads the
 //! environment.
 
+pub mod http;
 pub mod tcp;
 
 use std::sync::Arc;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each check's tests use a different part
 
+pub mod certs;
+pub mod http;
 pub mod postgres;
 pub mod process;
 pub mod redis;

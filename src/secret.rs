@@ -1,0 +1,67 @@
+//! Redaction: passwords never reach the output, whichever form they came in.
+
+use std::fmt;
+
+/// A password. Its `Debug` and `Display` show `***`; only `expose` gives the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// `url` with the password of its `user:password@` part, if any, shown as `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_owned() };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_starred() {
+        assert_eq!(redact_url("redis://:pw@cache:6379/0"), "redis://:***@cache:6379/0");
+        assert_eq!(
+            redact_url("postgres://app:p%40ss@db/app?sslmode=require"),
+            "postgres://app:***@db/app?sslmode=require"
+        );
+        assert_eq!(redact_url("http://u:p:q@h/x@y"), "http://u:***@h/x@y");
+        assert_eq!(redact_url("http://a:b@c@host/"), "http://a:***@host/");
+        assert_eq!(redact_url("https://user@host/"), "https://user@host/");
+        assert_eq!(redact_url("http://host/?q=a:b@c"), "http://host/?q=a:b@c");
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn a_secret_never_formats_its_value() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret} {secret:?} {:?}", Some(&secret)), "*** *** Some(***)");
+        assert_eq!(secret.expose(), "hunter2");
+    }
+}

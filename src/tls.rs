@@ -1,0 +1,113 @@
+//! TLS settings: the CA, client certificate and key files read and checked once, before any
+//! I/O, and handed to each library in the form it takes. Certificates are verified by default,
+//! against Mozilla's roots compiled into the binary, which work in an image with no /etc/ssl.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+
+use crate::cli::TlsArgs;
+
+pub struct Tls {
+    /// Trust anchors instead of the bundled roots: from --cacert, or from SSL_CERT_FILE.
+    roots: Option<Vec<CertificateDer<'static>>>,
+    identity: Option<Identity>,
+    insecure: bool,
+}
+
+/// A client certificate chain and its key, as parsed and as the PEM text some libraries want.
+struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    key_pem: Vec<u8>,
+}
+
+impl Tls {
+    /// Reads the files `args` names. `ssl_cert_file` is the SSL_CERT_FILE variable, honoured as
+    /// OpenSSL and curl do when no --cacert is given.
+    pub fn load(args: &TlsArgs, ssl_cert_file: Option<PathBuf>) -> anyhow::Result<Self> {
+        let roots = match (&args.cacert, ssl_cert_file) {
+            (Some(path), _) => Some(certificates("--cacert", path)?),
+            (None, Some(path)) if !args.insecure => Some(certificates("SSL_CERT_FILE", &path)?),
+            (None, _) => None,
+        };
+        let identity = match (&args.cert, &args.key) {
+            (Some(cert), Some(key)) => Some(identity(cert, key)?),
+            (None, None) => None,
+            _ => bail!("--cert and --key go together"),
+        };
+        Ok(Tls { roots, identity, insecure: args.insecure })
+    }
+
+    /// The same settings for ureq.
+    pub fn for_ureq(&self) -> anyhow::Result<ureq::tls::TlsConfig> {
+        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
+        let to_ureq = |certs: &[CertificateDer<'static>]| -> Vec<Certificate<'static>> {
+            certs.iter().map(|der| Certificate::from_der(der).to_owned()).collect()
+        };
+        let roots = match &self.roots {
+            Some(certs) => RootCerts::new_with_certs(&to_ureq(certs)),
+            None => RootCerts::WebPki,
+        };
+        let client_cert = match &self.identity {
+            Some(identity) => {
+                let key = PrivateKey::from_pem(&identity.key_pem)
+                    .map_err(|_| anyhow::anyhow!("--key: a private key of a kind HTTPS cannot use"))?;
+                Some(ClientCert::new_with_certs(&to_ureq(&identity.chain), key))
+            }
+            None => None,
+        };
+        Ok(TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(roots)
+            .client_cert(client_cert)
+            .disable_verification(self.insecure)
+            .build())
+    }
+}
+
+fn certificates(what: &str, path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let pem = std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("{what} {}: not a PEM certificate file", path.display()))?;
+    if certs.is_empty() {
+        bail!("{what} {}: no PEM certificate in it", path.display());
+    }
+    Ok(certs)
+}
+
+/// The key's text is never part of an error message, only its path.
+fn identity(cert: &Path, key: &Path) -> anyhow::Result<Identity> {
+    let chain = certificates("--cert", cert)?;
+    let key_pem = std::fs::read(key).with_context(|| format!("cannot read --key {}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
+        .map_err(|_| anyhow::anyhow!("--key {}: no PEM private key in it", key.display()))?;
+    Ok(Identity { chain, key, key_pem })
+}
+
+/// A rustls error as a short diagnosis: why the certificate was refused, or what the peer did.
+pub fn describe(err: &rustls::Error) -> String {
+    use rustls::{CertificateError as Cert, Error};
+    match err {
+        Error::InvalidCertificate(cert) => match cert {
+            Cert::UnknownIssuer => "TLS: certificate not trusted (unknown issuer)".to_owned(),
+            Cert::NotValidForName | Cert::NotValidForNameContext { .. } => {
+                "TLS: certificate is not valid for this host name".to_owned()
+            }
+            Cert::Expired | Cert::ExpiredContext { .. } => "TLS: certificate has expired".to_owned(),
+            Cert::NotValidYet | Cert::NotValidYetContext { .. } => {
+                "TLS: certificate is not valid yet".to_owned()
+            }
+            Cert::Revoked => "TLS: certificate has been revoked".to_owned(),
+            Cert::BadSignature => "TLS: certificate has a bad signature".to_owned(),
+            other => format!("TLS: invalid certificate ({other:?})"),
+        },
+        Error::AlertReceived(alert) => format!("TLS: the server refused the handshake ({alert:?})"),
+        Error::InvalidMessage(_)
+        | Error::InappropriateMessage { .. }
+        | Error::InappropriateHandshakeMessage { .. } => "TLS: the answer is not TLS".to_owned(),
+        other => format!("TLS: {other}"),
+    }
+}
