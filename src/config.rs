@@ -6,8 +6,10 @@ use std::{env, path::PathBuf, time::Duration};
 use anyhow::bail;
 
 use crate::{
+    check::redis::RedisEnv,
     check::{self, Target},
     cli::{CheckArgs, Cli},
+    secret::{Secret, read_password_file},
     tls::Tls,
 };
 
@@ -38,7 +40,15 @@ impl Config {
                 ("http", check::http::targets(args, tls)?)
             }
             CheckArgs::Postgres(_) => bail!("'probe postgres' is not implemented yet"),
-            CheckArgs::Redis(_) => bail!("'probe redis' is not implemented yet"),
+            CheckArgs::Redis(args) => {
+                let tls = Tls::load(&args.tls, env::var_os("SSL_CERT_FILE").map(PathBuf::from))?;
+                let file_password = args.password_file.as_deref().map(read_password_file).transpose()?;
+                let env = RedisEnv {
+                    url: env::var("REDIS_URL").ok().filter(|url| !url.is_empty()),
+                    password: env::var("REDISCLI_AUTH").ok().filter(|pw| !pw.is_empty()).map(Secret::new),
+                };
+                ("redis", check::redis::targets(args, tls, env, file_password)?)
+            }
         };
         let output = match (global.quiet, global.json) {
             (true, _) => Output::Quiet,

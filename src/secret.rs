@@ -1,6 +1,8 @@
 //! Redaction: passwords never reach the output, whichever form they came in.
 
-use std::fmt;
+use std::{fmt, path::Path};
+
+use anyhow::Context;
 
 /// A password. Its `Debug` and `Display` show `***`; only `expose` gives the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -26,6 +28,16 @@ impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
     }
+}
+
+/// Reads a password file: the first line, without its newline, as libpq and redis-cli users
+/// expect from `echo secret > file`. The file's contents never appear in an error.
+pub fn read_password_file(path: &Path) -> anyhow::Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --password-file {}", path.display()))?;
+    let password = text.strip_suffix('\n').unwrap_or(&text);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    Ok(Secret::new(password))
 }
 
 /// `url` with the password of its `user:password@` part, if any, shown as `***`.

@@ -11,15 +11,20 @@ use crate::cli::TlsArgs;
 
 pub struct Tls {
     /// Trust anchors instead of the bundled roots: from --cacert, or from SSL_CERT_FILE.
-    roots: Option<Vec<CertificateDer<'static>>>,
+    roots: Option<Certificates>,
     identity: Option<Identity>,
     insecure: bool,
 }
 
-/// A client certificate chain and its key, as parsed and as the PEM text some libraries want.
+/// Certificates as parsed, and as the PEM text some libraries take instead.
+struct Certificates {
+    der: Vec<CertificateDer<'static>>,
+    pem: Vec<u8>,
+}
+
+/// A client certificate chain and its key (PEM; checked to hold a key, never printed).
 struct Identity {
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
+    chain: Certificates,
     key_pem: Vec<u8>,
 }
 
@@ -40,11 +45,16 @@ impl Tls {
         Ok(Tls { roots, identity, insecure: args.insecure })
     }
 
+    /// True with --insecure: the server's certificate is not verified.
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+
     /// The same settings for ureq.
     pub fn for_ureq(&self) -> anyhow::Result<ureq::tls::TlsConfig> {
         use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
-        let to_ureq = |certs: &[CertificateDer<'static>]| -> Vec<Certificate<'static>> {
-            certs.iter().map(|der| Certificate::from_der(der).to_owned()).collect()
+        let to_ureq = |certs: &Certificates| -> Vec<Certificate<'static>> {
+            certs.der.iter().map(|der| Certificate::from_der(der).to_owned()).collect()
         };
         let roots = match &self.roots {
             Some(certs) => RootCerts::new_with_certs(&to_ureq(certs)),
@@ -65,26 +75,38 @@ impl Tls {
             .disable_verification(self.insecure)
             .build())
     }
+
+    /// The same settings for the redis crate, which takes PEM text. Without --cacert it
+    /// trusts the bundled roots (its `tls-rustls-webpki-roots` feature).
+    pub fn for_redis(&self) -> redis::TlsCertificates {
+        redis::TlsCertificates {
+            client_tls: self.identity.as_ref().map(|identity| redis::ClientTlsConfig {
+                client_cert: identity.chain.pem.clone(),
+                client_key: identity.key_pem.clone(),
+            }),
+            root_cert: self.roots.as_ref().map(|roots| roots.pem.clone()),
+        }
+    }
 }
 
-fn certificates(what: &str, path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+fn certificates(what: &str, path: &Path) -> anyhow::Result<Certificates> {
     let pem = std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
+    let der: Vec<_> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .map_err(|_| anyhow::anyhow!("{what} {}: not a PEM certificate file", path.display()))?;
-    if certs.is_empty() {
+    if der.is_empty() {
         bail!("{what} {}: no PEM certificate in it", path.display());
     }
-    Ok(certs)
+    Ok(Certificates { der, pem })
 }
 
 /// The key's text is never part of an error message, only its path.
 fn identity(cert: &Path, key: &Path) -> anyhow::Result<Identity> {
     let chain = certificates("--cert", cert)?;
     let key_pem = std::fs::read(key).with_context(|| format!("cannot read --key {}", key.display()))?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
+    PrivateKeyDer::from_pem_slice(&key_pem)
         .map_err(|_| anyhow::anyhow!("--key {}: no PEM private key in it", key.display()))?;
-    Ok(Identity { chain, key, key_pem })
+    Ok(Identity { chain, key_pem })
 }
 
 /// A rustls error as a short diagnosis: why the certificate was refused, or what the peer did.

@@ -3,6 +3,7 @@
 //! environment.
 
 pub mod http;
+pub mod redis;
 pub mod tcp;
 
 use std::sync::Arc;

@@ -2,7 +2,6 @@
 //! checks on huge bodies, hanging and garbage servers, and HTTPS with generated certificates.
 
 use std::{
-    io::Write as _,
     sync::{Arc, Mutex, mpsc},
     thread,
     time::Duration,

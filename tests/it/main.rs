@@ -2,5 +2,6 @@
 
 mod cli;
 mod http;
+mod redis;
 mod support;
 mod tcp;

@@ -1,9 +1,16 @@
 //! A throwaway redis-server on its own port, nothing saved to disk, with whatever extra
 //! configuration a case needs (`requirepass`, ACL users, TLS, `replicaof`).
 
-use std::process::{Command, Stdio};
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+};
 
-use super::{INSTALL_HINT, process};
+use super::{INSTALL_HINT, certs::Pair, process};
+
+fn path(path: &Path) -> String {
+    path.to_str().expect("a UTF-8 path").to_owned()
+}
 
 pub struct Redis {
     pub server: process::Server,
@@ -17,22 +24,44 @@ impl Redis {
 
     /// A server with extra `redis-server` arguments, e.g. `["--requirepass", "pw"]`.
     pub fn with_args(args: &[&str]) -> Redis {
+        let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        Self::launch("Ready to accept connections", move |port| {
+            let mut all = vec!["--port".to_owned(), port.to_string()];
+            all.extend(args.iter().cloned());
+            all
+        })
+    }
+
+    /// A server listening for TLS only, presenting `server`; with `ca`, it demands client
+    /// certificates signed by it.
+    pub fn tls(server: &Pair, ca: &Path, demand_client_cert: bool) -> Redis {
+        let mut args: Vec<String> =
+            vec!["--tls-cert-file".into(), path(&server.cert), "--tls-key-file".into()];
+        args.extend([path(&server.key), "--tls-ca-cert-file".into(), path(ca), "--tls-auth-clients".into()]);
+        args.push(if demand_client_cert { "yes" } else { "no" }.into());
+        Self::launch("Ready to accept connections", move |port| {
+            let mut all =
+                vec!["--port".to_owned(), "0".to_owned(), "--tls-port".to_owned(), port.to_string()];
+            all.extend(args.iter().cloned());
+            all
+        })
+    }
+
+    /// Starts redis-server with the arguments `args_for` gives for a port, in its own temp dir,
+    /// and returns once its log shows `ready`.
+    pub fn launch(ready: &str, args_for: impl Fn(u16) -> Vec<String>) -> Redis {
         let dir = tempfile::Builder::new().prefix("probe-redis-").tempdir().expect("temp dir");
+        Self::launch_in(dir, ready, args_for)
+    }
+
+    /// Like `launch`, in a directory that may hold a dump to load.
+    pub fn launch_in(dir: tempfile::TempDir, ready: &str, args_for: impl Fn(u16) -> Vec<String>) -> Redis {
         let log = dir.path().join("redis.log");
-        let server = process::start("redis-server", &log, "Ready to accept connections", |port| {
+        let server = process::start("redis-server", &log, ready, |port| {
             let mut command = Command::new("redis-server");
-            command.args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ]);
+            command.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
             command.arg("--dir").arg(dir.path()).arg("--logfile").arg(&log);
-            command.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+            command.args(args_for(port)).stdout(Stdio::null()).stderr(Stdio::null());
             command
         });
         Redis { server, dir }
@@ -49,7 +78,7 @@ impl Redis {
     /// Runs a command with redis-cli (`-a` for a password) and returns its raw output.
     pub fn cli(&self, password: Option<&str>, args: &[&str]) -> String {
         let mut command = Command::new("redis-cli");
-        command.args(["-p", &self.port().to_string()]);
+        command.args(["-h", "127.0.0.1", "-p", &self.port().to_string()]);
         if let Some(password) = password {
             command.env("REDISCLI_AUTH", password);
         }

@@ -74,3 +74,20 @@ pub fn listening_after(delay: Duration) -> (SocketAddr, thread::JoinHandle<Socke
     });
     (addr, opener)
 }
+
+/// A server that writes `bytes` to every connection as soon as it is accepted (whatever the
+/// client says), then holds the connection open for a while: a peer speaking another protocol.
+pub fn answering(bytes: &'static [u8]) -> SocketAddr {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let _ = stream.write_all(bytes);
+                thread::sleep(Duration::from_secs(5));
+            });
+        }
+    });
+    addr
+}
