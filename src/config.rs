@@ -3,11 +3,9 @@
 
 use std::{env, path::PathBuf, time::Duration};
 
-use anyhow::bail;
-
 use crate::{
-    check::redis::RedisEnv,
     check::{self, Target},
+    check::{postgres::PostgresEnv, redis::RedisEnv},
     cli::{CheckArgs, Cli},
     secret::{Secret, read_password_file},
     tls::Tls,
@@ -39,7 +37,12 @@ impl Config {
                 let tls = Tls::load(&args.tls, env::var_os("SSL_CERT_FILE").map(PathBuf::from))?;
                 ("http", check::http::targets(args, tls)?)
             }
-            CheckArgs::Postgres(_) => bail!("'probe postgres' is not implemented yet"),
+            CheckArgs::Postgres(args) => {
+                let file_password = args.password_file.as_deref().map(read_password_file).transpose()?;
+                let var = |name: &str| env::var(name).ok();
+                let env = PostgresEnv { var: &var, os_user: os_user() };
+                ("postgres", check::postgres::targets(args, env, file_password)?)
+            }
             CheckArgs::Redis(args) => {
                 let tls = Tls::load(&args.tls, env::var_os("SSL_CERT_FILE").map(PathBuf::from))?;
                 let file_password = args.password_file.as_deref().map(read_password_file).transpose()?;
@@ -64,4 +67,16 @@ impl Config {
             output,
         })
     }
+}
+
+/// The name of the user running probe, as libpq finds it (the password database entry of the
+/// effective user; /proc/self belongs to it). None in an image without /etc/passwd.
+fn os_user() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find_map(|fields| (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_owned()))
 }

@@ -62,7 +62,8 @@ impl Deadline {
         (verdict, trace.phases())
     }
 
-    fn timed_out(&self, trace: &Trace) -> Verdict {
+    /// The verdict for an attempt the deadline ended, naming the phase it was in.
+    pub fn timed_out(&self, trace: &Trace) -> Verdict {
         let during = trace.current().map(|phase| format!(" during {phase}")).unwrap_or_default();
         Verdict::unreachable(format!("timed out after {}{during}", duration::setting(self.budget)))
     }

@@ -2,10 +2,21 @@
 //! I/O, and handed to each library in the form it takes. Certificates are verified by default,
 //! against Mozilla's roots compiled into the binary, which work in an image with no /etc/ssl.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use anyhow::{Context, bail};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+use rustls::{
+    ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    client::{
+        WebPkiServerVerifier,
+        danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    },
+    crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature},
+    pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject},
+};
 
 use crate::cli::TlsArgs;
 
@@ -86,6 +97,118 @@ impl Tls {
             }),
             root_cert: self.roots.as_ref().map(|roots| roots.pem.clone()),
         }
+    }
+}
+
+/// How much of the server's certificate to check: libpq's sslmode levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verify {
+    /// Chain and host name (verify-full).
+    Full,
+    /// Chain only (verify-ca; require with a root certificate).
+    Chain,
+    /// Nothing: encryption without authentication (prefer, require without a root certificate).
+    Nothing,
+}
+
+/// A rustls configuration from files named in libpq settings (sslrootcert, sslcert, sslkey),
+/// read now so that an unreadable one is a usage error. Without roots, the bundled Mozilla
+/// roots, as libpq's `sslrootcert=system`.
+pub fn client_config(
+    roots: Option<&Path>,
+    identity: Option<(&Path, &Path)>,
+    verify: Verify,
+) -> anyhow::Result<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut store = RootCertStore::empty();
+    match roots {
+        Some(path) => {
+            for cert in certificates("sslrootcert", path)?.der {
+                store.add(cert).map_err(|_| {
+                    anyhow::anyhow!("sslrootcert {}: a certificate in it is not usable", path.display())
+                })?;
+            }
+        }
+        None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?;
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
+        .build()
+        .context("TLS verifier")?;
+    let builder = match verify {
+        Verify::Full => builder.with_webpki_verifier(webpki),
+        Verify::Chain | Verify::Nothing => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Lenient { webpki, provider, verify })),
+    };
+    match identity {
+        None => Ok(builder.with_no_client_auth()),
+        Some((cert, key)) => {
+            let chain = certificates("sslcert", cert)?.der;
+            let key_pem =
+                std::fs::read(key).with_context(|| format!("cannot read sslkey {}", key.display()))?;
+            let key = PrivateKeyDer::from_pem_slice(&key_pem)
+                .map_err(|_| anyhow::anyhow!("sslkey {}: no PEM private key in it", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|_| anyhow::anyhow!("sslcert and sslkey do not make a usable pair"))
+        }
+    }
+}
+
+/// The verifier for libpq's weaker modes: checks the chain only (`Chain`) or nothing
+/// (`Nothing`), but always the handshake signatures, so the session is still encrypted to the
+/// holder of the certificate's key.
+#[derive(Debug)]
+struct Lenient {
+    webpki: Arc<WebPkiServerVerifier>,
+    provider: Arc<CryptoProvider>,
+    verify: Verify,
+}
+
+impl ServerCertVerifier for Lenient {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        use rustls::{CertificateError, Error};
+        if self.verify == Verify::Nothing {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, signature, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, signature, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 

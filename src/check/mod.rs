@@ -3,6 +3,7 @@
 //! environment.
 
 pub mod http;
+pub mod postgres;
 pub mod redis;
 pub mod tcp;
 

@@ -69,9 +69,3 @@ fn a_bad_value_in_the_environment_is_a_usage_error() {
     let result = probe().env("PROBE_QUIET", "maybe").args(["tcp", "127.0.0.1:1"]).run();
     assert!(result.code(3).stderr_line().contains("'maybe'"), "{result}");
 }
-
-#[test]
-fn checks_still_to_come_say_so() {
-    let result = run(["postgres", "postgres://x@127.0.0.1:1/db"]);
-    assert_eq!(result.code(3).stderr_line(), "probe: 'probe postgres' is not implemented yet");
-}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod http;
+mod postgres;
 mod redis;
 mod support;
 mod tcp;

@@ -1,0 +1,386 @@
+//! `probe postgres` against a real PostgreSQL started by the tests: libpq's target forms and
+//! environment, SCRAM logins, SQLSTATE verdicts, roles on a real standby, pg_isready's check,
+//! every sslmode over TLS with a generated CA, hostile peers, and a clean server log.
+
+use std::{
+    fs,
+    process::Stdio,
+    thread,
+    time::{Duration, Instant},
+};
+
+use crate::support::{
+    Run,
+    certs::Pki,
+    postgres::{APP_PASSWORD, APP_USER, Options, Postgres},
+    probe,
+    process::signal,
+    run, sockets,
+};
+
+const MARGIN: Duration = Duration::from_millis(150);
+
+fn assert_no_secret(result: &Run) {
+    assert!(
+        !result.stdout.contains(APP_PASSWORD) && !result.stderr.contains(APP_PASSWORD),
+        "the password leaked\n{result}"
+    );
+}
+
+#[test]
+fn a_scram_login_over_tcp_with_each_form_of_target() {
+    let pg = Postgres::start();
+    let port = pg.port().to_string();
+    let url = pg.app_url();
+    let result = run(["postgres", "-v", &url]);
+    let line = result.code(0).stdout_line();
+    assert!(
+        line.starts_with(&format!(
+            "postgres postgres://app:***@127.0.0.1:{port}/app: ok: logged in as app to app ("
+        )),
+        "{line}"
+    );
+    for phase in ["resolve ", "connect ", "tls ", "auth "] {
+        assert!(line.contains(phase), "{line}");
+    }
+    assert_no_secret(&result);
+
+    let conninfo = format!("host=127.0.0.1 port={port} user=app password={APP_PASSWORD} dbname=orders");
+    let result = run(["postgres", "--json", &conninfo]);
+    let line = result.code(0).stdout_line();
+    assert!(
+        line.contains(&format!(
+            r#""target":"host=127.0.0.1 port={port} user=app password=*** dbname=orders""#
+        )),
+        "{line}"
+    );
+    assert!(line.contains(r#""message":"logged in as app to orders""#), "{line}");
+    assert_no_secret(&result);
+
+    let from_env = probe()
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", &port)
+        .env("PGUSER", APP_USER)
+        .env("PGPASSWORD", APP_PASSWORD)
+        .env("PGDATABASE", "orders")
+        .env("PGSSLMODE", "disable")
+        .args(["postgres", "-v"])
+        .run();
+    let line = from_env.code(0).stdout_line();
+    assert!(
+        line.starts_with(&format!(
+            "postgres postgres://app@127.0.0.1:{port}/orders: ok: logged in as app to orders ("
+        )),
+        "{line}"
+    );
+    assert!(!line.contains("tls "), "sslmode=disable: no TLS phase: {line}");
+    assert_no_secret(&from_env);
+}
+
+#[test]
+fn a_unix_socket_from_pghost_or_the_url() {
+    let pg = Postgres::start();
+    let port = pg.port().to_string();
+    let result = probe()
+        .env("PGHOST", pg.socket())
+        .env("PGPORT", &port)
+        .env("PGUSER", "postgres")
+        .args(["postgres", "-v"])
+        .run();
+    let line = result.code(0).stdout_line();
+    assert!(
+        line.contains(": ok: logged in as postgres to postgres (") && !line.contains("resolve"),
+        "{line}"
+    );
+    let url = format!("postgres://postgres@{}:{port}/orders", pg.socket().replace('/', "%2F"));
+    assert!(run(["postgres", &url]).code(0).stdout_line().contains("logged in as postgres to orders"));
+    let url = format!("postgresql:///orders?host={}&port={port}&user=postgres", pg.socket());
+    run(["postgres", &url]).code(0);
+}
+
+#[test]
+fn a_password_file_and_wrong_or_missing_passwords() {
+    let pg = Postgres::start();
+    let file = pg.dir.path().join("password");
+    fs::write(&file, format!("{APP_PASSWORD}\n")).unwrap();
+    let target = format!("host=127.0.0.1 port={} user=app", pg.port());
+    let result = run(["postgres", "--password-file", file.to_str().unwrap(), &target]);
+    result.code(0);
+    assert_no_secret(&result);
+
+    let wrong = pg.url(APP_USER, "not-the-password", APP_USER);
+    let result = run(["postgres", "-v", "--json", &wrong]);
+    assert!(
+        result
+            .code(1)
+            .stdout
+            .contains(r#""message":"28P01 password authentication failed for user \"app\"""#),
+        "{result}"
+    );
+    assert!(!result.stdout.contains("not-the-password"), "{result}");
+
+    let result = probe().env("PGPASSWORD", "wrong-from-env").args(["postgres", &target]).run();
+    assert!(
+        result.code(1).stderr_line().contains(": unhealthy: 28P01 password authentication failed"),
+        "{result}"
+    );
+    assert!(!result.stderr.contains("wrong-from-env"), "{result}");
+
+    let result = run(["postgres", &target]);
+    assert!(
+        result
+            .code(1)
+            .stderr_line()
+            .contains(": unhealthy: the server asks for a password and none was given"),
+        "{result}"
+    );
+    let result = run(["postgres", "--password-file", "/nonexistent/pw", &target]);
+    assert!(result.code(3).stderr_line().contains("cannot read --password-file /nonexistent/pw"), "{result}");
+}
+
+#[test]
+fn sqlstate_verdicts_for_databases_and_queries() {
+    let pg = Postgres::start();
+    let result = run(["postgres", &pg.url(APP_USER, APP_PASSWORD, "nosuchdb")]);
+    assert!(
+        result.code(1).stderr_line().contains(r#": unhealthy: 3D000 database "nosuchdb" does not exist ("#),
+        "{result}"
+    );
+
+    let result = run(["postgres", "-v", "--query", "SELECT 1 UNION SELECT 2", &pg.app_url()]);
+    let line = result.code(0).stdout_line();
+    assert!(
+        line.contains(": ok: logged in as app to app, query returned 2 rows (") && line.contains("query "),
+        "{line}"
+    );
+    let result = run(["postgres", "--query", "SELECT * FROM nosuch", &pg.app_url()]);
+    assert!(
+        result
+            .code(1)
+            .stderr_line()
+            .contains(r#": unhealthy: the query failed: 42P01 relation "nosuch" does not exist ("#),
+        "{result}"
+    );
+}
+
+#[test]
+fn roles_on_a_primary_and_a_real_standby() {
+    let primary = Postgres::start();
+    let standby = primary.standby();
+    let on_standby = standby.url(APP_USER, APP_PASSWORD, APP_USER);
+    let result = run(["postgres", "--expect-role", "replica", &on_standby]);
+    assert!(result.code(0).stdout_line().contains(": ok: logged in as app to app, replica ("), "{result}");
+    let result = run(["postgres", "--expect-role", "primary", &on_standby]);
+    assert!(
+        result
+            .code(1)
+            .stderr_line()
+            .contains(": unhealthy: logged in as app to app, but it is a replica, not a primary ("),
+        "{result}"
+    );
+    let result = run(["postgres", "--expect-role", "primary", &primary.app_url()]);
+    assert!(result.code(0).stdout_line().contains(", primary ("), "{result}");
+    run(["postgres", "--expect-role", "replica", &primary.app_url()]).code(1);
+}
+
+#[test]
+fn ping_needs_no_credentials_as_pg_isready() {
+    let pg = Postgres::start();
+    let unknown = format!("postgres://ghost@127.0.0.1:{}/nowhere", pg.port());
+    let result = run(["postgres", "--ping", "-v", &unknown]);
+    let line = result.code(0).stdout_line();
+    assert!(line.contains(": ok: accepting connections (") && line.contains("ping "), "{line}");
+    let refusing = sockets::refusing();
+    let result = run(["postgres", "--ping", &format!("host=127.0.0.1 port={}", refusing.addr.port())]);
+    assert!(result.code(2).stderr_line().contains(": unreachable: connection refused ("), "{result}");
+}
+
+#[test]
+fn too_many_connections_is_unhealthy_but_pings() {
+    // Three of four slots held by sleeping sessions, the fourth reserved for superusers (who can
+    // still count the sleepers): the app user is turned away with 53300.
+    let pg = Postgres::with(Options {
+        settings: &[("max_connections", "4"), ("superuser_reserved_connections", "1")],
+        ..Options::default()
+    });
+    let sleep = "SELECT pg_sleep(30)";
+    let mut holders: Vec<_> =
+        (0..3).map(|_| pg.psql(sleep).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()).collect();
+    let count = format!("SELECT count(*) FROM pg_stat_activity WHERE query = '{sleep}'");
+    let until = Instant::now() + Duration::from_secs(30);
+    while pg.sql(&count) != "3" {
+        assert!(Instant::now() < until, "the sleeping sessions did not connect");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let result = run(["postgres", &pg.app_url()]);
+    let line = result.code(1).stderr_line();
+    assert!(line.contains(": unhealthy: 53300 remaining connection slots are reserved for "), "{line}");
+    let result = run(["postgres", "--ping", &pg.app_url()]);
+    assert!(result.code(0).stdout_line().contains(": ok: accepting connections ("), "{result}");
+    for holder in &mut holders {
+        let _ = holder.kill();
+        let _ = holder.wait();
+    }
+}
+
+#[test]
+fn a_server_shutting_down_is_unhealthy_to_both() {
+    let mut pg = Postgres::start();
+    // A smart shutdown waits for the open session; meanwhile new ones are refused with 57P03.
+    let mut session =
+        pg.psql("SELECT pg_sleep(30)").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    thread::sleep(Duration::from_millis(500));
+    signal(pg.server.pid(), libc::SIGTERM);
+    let until = Instant::now() + Duration::from_secs(30);
+    let result = loop {
+        let result = run(["postgres", &pg.app_url()]);
+        if result.code == 1 || Instant::now() > until {
+            break result;
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        result.code(1).stderr_line().contains(": unhealthy: 57P03 the database system is shutting down ("),
+        "{result}"
+    );
+    let result = run(["postgres", "--ping", &pg.app_url()]);
+    assert!(
+        result.code(1).stderr_line().contains(": unhealthy: 57P03 the database system is shutting down ("),
+        "{result}"
+    );
+    let _ = session.kill();
+    let _ = session.wait();
+    pg.server.stop();
+}
+
+#[test]
+fn every_sslmode_over_tls() {
+    let pki = Pki::new();
+    let server = pki.issue("postgres", &["localhost"]);
+    let pg = Postgres::with(Options {
+        hba: &["hostssl all certuser 127.0.0.1/32 cert", "hostnossl all app 127.0.0.1/32 reject"],
+        tls: Some((&server, &pki.ca)),
+        ..Options::default()
+    });
+    pg.sql("CREATE ROLE certuser LOGIN");
+    let port = pg.port();
+    let ca = pki.ca.to_str().unwrap();
+    let target =
+        |host: &str, extra: &str| format!("host={host} port={port} user=app password={APP_PASSWORD} {extra}");
+
+    // The server refuses app without TLS, so a success proves TLS was used.
+    let result = run(["postgres", &target("127.0.0.1", "sslmode=disable")]);
+    assert!(
+        result.code(1).stderr_line().contains(": unhealthy: 28000 pg_hba.conf rejects connection"),
+        "{result}"
+    );
+    for mode in ["prefer", "require"] {
+        run(["postgres", &target("127.0.0.1", &format!("sslmode={mode}"))]).code(0);
+    }
+    run(["postgres", &target("127.0.0.1", &format!("sslmode=verify-ca sslrootcert={ca}"))]).code(0);
+    let result =
+        run(["postgres", "-v", &target("localhost", &format!("sslmode=verify-full sslrootcert={ca}"))]);
+    assert!(result.code(0).stdout_line().contains("tls "), "{result}");
+
+    let result = run(["postgres", &target("127.0.0.1", &format!("sslmode=verify-full sslrootcert={ca}"))]);
+    assert!(
+        result
+            .code(2)
+            .stderr_line()
+            .contains(": unreachable: TLS: certificate is not valid for this host name ("),
+        "{result}"
+    );
+    let result = run(["postgres", &target("localhost", "sslmode=verify-full")]);
+    assert!(
+        result
+            .code(2)
+            .stderr_line()
+            .contains(": unreachable: TLS: certificate not trusted (unknown issuer) ("),
+        "{result}"
+    );
+    let from_env = probe()
+        .env("PGSSLMODE", "verify-full")
+        .env("PGSSLROOTCERT", ca)
+        .args(["postgres", &target("localhost", "")])
+        .run();
+    from_env.code(0);
+
+    let client = pki.issue("certuser", &["certuser"]);
+    let cert_login = format!(
+        "host=localhost port={port} user=certuser dbname=postgres sslmode=verify-full sslrootcert={ca} sslcert={} sslkey={}",
+        client.cert.display(),
+        client.key.display()
+    );
+    run(["postgres", &cert_login]).code(0);
+    let no_cert = format!(
+        "host=localhost port={port} user=certuser dbname=postgres sslmode=verify-full sslrootcert={ca}"
+    );
+    let result = run(["postgres", &no_cert]);
+    assert!(result.code(1).stderr_line().contains(": unhealthy: 28000 "), "{result}");
+    let result = run(["postgres", &format!("{no_cert} sslcert={}", client.cert.display())]);
+    assert!(result.code(3).stderr_line().contains("sslcert and sslkey go together"), "{result}");
+}
+
+#[test]
+fn silent_and_garbage_peers_are_unreachable() {
+    let silent = sockets::open("127.0.0.1:0");
+    let target = format!("host=127.0.0.1 port={} user=app sslmode=disable", silent.addr.port());
+    let result = run(["postgres", "-t", "300ms", &target]);
+    let line = result.code(2).within(Duration::from_millis(300) + MARGIN).stderr_line();
+    assert!(line.contains(": unreachable: timed out after 300ms during auth ("), "{line}");
+    let result = run(["postgres", "--ping", "-t", "300ms", &target]);
+    assert!(
+        result
+            .code(2)
+            .within(Duration::from_millis(300) + MARGIN)
+            .stderr_line()
+            .contains("timed out after 300ms during ping"),
+        "{result}"
+    );
+
+    let garbage = sockets::answering(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+    for mode in ["disable", "prefer"] {
+        let target = format!("host=127.0.0.1 port={} user=app sslmode={mode}", garbage.port());
+        let result = run(["postgres", &target]);
+        assert!(result.code(2).stderr_line().contains(": unreachable: "), "{mode}\n{result}");
+        let result = run(["postgres", "--ping", &target]);
+        assert!(
+            result.code(2).stderr_line().contains(": unreachable: the answer is not PostgreSQL's protocol ("),
+            "{result}"
+        );
+    }
+}
+
+#[test]
+fn malformed_targets_are_usage_errors_without_the_password() {
+    for (target, expected) in [
+        ("mydb", "neither a postgres:// URL nor key=value settings"),
+        ("host=db sslmode=strict password=hunter2", "sslmode 'strict'"),
+        ("postgres://app:hunter2@db:99999/x", "'99999' is not a port"),
+        ("host=db password=hunter2 gssencmode=require", "'gssencmode' is not a connection setting"),
+        ("host=db sslrootcert=/nonexistent/ca.pem", "cannot read sslrootcert /nonexistent/ca.pem"),
+    ] {
+        let result = run(["postgres", target]);
+        let line = result.code(3).stderr_line();
+        assert!(line.contains(expected) && !line.contains("hunter2"), "{target}: {line}");
+    }
+}
+
+#[test]
+fn the_server_log_stays_clean_after_many_probes() {
+    let pg = Postgres::start();
+    let before = pg.server.log_text().len();
+    let url = pg.app_url();
+    for _ in 0..300 {
+        run(["postgres", &url]).code(0);
+        run(["postgres", "--ping", &url]).code(0);
+        run(["postgres", "--ping", &format!("postgres://ghost@127.0.0.1:{}/x", pg.port())]).code(0);
+    }
+    let log = pg.server.log_text();
+    let added = &log[before..];
+    for noise in
+        ["incomplete startup packet", "unexpected EOF", "connection reset", "expected", "could not receive"]
+    {
+        assert!(!added.contains(noise), "the server logged {noise:?}:\n{added}");
+    }
+}
