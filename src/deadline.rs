@@ -10,7 +10,7 @@ use std::{
 
 use crate::{
     duration,
-    outcome::{Phase, Verdict},
+    outcome::{Phase, Status, Verdict},
     trace::Trace,
 };
 
@@ -57,14 +57,22 @@ impl Deadline {
         });
         let verdict = match spawned {
             Err(err) => Verdict::unreachable(format!("cannot start the attempt: {err}")),
-            Ok(_) => receive.recv_timeout(self.remaining()).unwrap_or_else(|_| self.timed_out(&trace)),
+            Ok(_) => match receive.recv_timeout(self.remaining()) {
+                // A failure that comes in as the deadline passes is the deadline's doing (a
+                // socket timeout set to the time left), whatever words the library chose.
+                Ok(verdict) if verdict.status == Status::Unreachable && self.remaining().is_zero() => {
+                    self.timed_out(&trace)
+                }
+                Ok(verdict) => verdict,
+                Err(_) => self.timed_out(&trace),
+            },
         };
         (verdict, trace.phases())
     }
 
     /// The verdict for an attempt the deadline ended, naming the phase it was in.
     pub fn timed_out(&self, trace: &Trace) -> Verdict {
-        let during = trace.current().map(|phase| format!(" during {phase}")).unwrap_or_default();
+        let during = trace.latest().map(|phase| format!(" during {phase}")).unwrap_or_default();
         Verdict::unreachable(format!("timed out after {}{during}", duration::setting(self.budget)))
     }
 }

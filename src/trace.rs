@@ -34,9 +34,10 @@ impl Trace {
         self.lock().close(Instant::now());
     }
 
-    /// The phase in progress, if any.
-    pub fn current(&self) -> Option<&'static str> {
-        self.lock().open.map(|(name, _)| name)
+    /// The phase in progress, or else the last one to end.
+    pub fn latest(&self) -> Option<&'static str> {
+        let steps = self.lock();
+        steps.open.map(|(name, _)| name).or_else(|| steps.done.last().map(|phase| phase.name))
     }
 
     /// The phases so far; one still open counts up to now.
@@ -67,12 +68,12 @@ mod tests {
     #[test]
     fn phases_follow_each_other() {
         let trace = Trace::default();
-        assert_eq!(trace.current(), None);
+        assert_eq!(trace.latest(), None);
         trace.enter("resolve");
         trace.enter("connect");
-        assert_eq!(trace.current(), Some("connect"));
+        assert_eq!(trace.latest(), Some("connect"));
         trace.finish();
-        assert_eq!(trace.current(), None);
+        assert_eq!(trace.latest(), Some("connect"));
         let names: Vec<_> = trace.phases().iter().map(|phase| phase.name).collect();
         assert_eq!(names, ["resolve", "connect"]);
     }
