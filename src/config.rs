@@ -34,7 +34,7 @@ impl Config {
         let (check, targets) = match cli.check {
             CheckArgs::Tcp(args) => ("tcp", check::tcp::targets(args)),
             CheckArgs::Http(args) => {
-                let tls = Tls::load(&args.tls, env::var_os("SSL_CERT_FILE").map(PathBuf::from))?;
+                let tls = Tls::load(&args.tls, ssl_cert_file(&args.targets, "https://"))?;
                 ("http", check::http::targets(args, tls)?)
             }
             CheckArgs::Postgres(args) => {
@@ -44,12 +44,13 @@ impl Config {
                 ("postgres", check::postgres::targets(args, env, file_password)?)
             }
             CheckArgs::Redis(args) => {
-                let tls = Tls::load(&args.tls, env::var_os("SSL_CERT_FILE").map(PathBuf::from))?;
                 let file_password = args.password_file.as_deref().map(read_password_file).transpose()?;
                 let env = RedisEnv {
                     url: env::var("REDIS_URL").ok().filter(|url| !url.is_empty()),
                     password: env::var("REDISCLI_AUTH").ok().filter(|pw| !pw.is_empty()).map(Secret::new),
                 };
+                let urls: Vec<String> = args.targets.iter().cloned().chain(env.url.clone()).collect();
+                let tls = Tls::load(&args.tls, ssl_cert_file(&urls, "rediss://"))?;
                 ("redis", check::redis::targets(args, tls, env, file_password)?)
             }
         };
@@ -67,6 +68,15 @@ impl Config {
             output,
         })
     }
+}
+
+/// SSL_CERT_FILE, honoured as OpenSSL and curl do, but only when a target speaks TLS: reading
+/// a system bundle costs milliseconds that a plain-text probe has no use for.
+fn ssl_cert_file(targets: &[String], tls_scheme: &str) -> Option<PathBuf> {
+    let speaks_tls = targets.iter().any(|target| {
+        target.get(..tls_scheme.len()).is_some_and(|scheme| scheme.eq_ignore_ascii_case(tls_scheme))
+    });
+    speaks_tls.then(|| env::var_os("SSL_CERT_FILE")).flatten().map(PathBuf::from)
 }
 
 /// The name of the user running probe, as libpq finds it (the password database entry of the

@@ -27,6 +27,8 @@ use crate::{
 
 /// Kubelet's (and Go's) limit.
 const MAX_REDIRECTS: usize = 10;
+/// The largest answer head (status line and headers) accepted.
+const HEADER_CAP: usize = 32 * 1024;
 /// How much of a body a body check reads; a longer body is judged on this much.
 const BODY_CAP: u64 = 1 << 20;
 
@@ -172,6 +174,11 @@ impl Http {
             .proxy(None)
             .user_agent(concat!("probe/", env!("CARGO_PKG_VERSION")))
             .timeout_global(Some(deadline.socket_timeout()))
+            // ureq zeroes 128 KiB buffers each way by default, a third of a probe's instructions;
+            // a health check's request is small, and 32 KiB of answer headers is plenty.
+            .input_buffer_size(HEADER_CAP)
+            .max_response_header_size(HEADER_CAP)
+            .output_buffer_size(16 * 1024)
             .tls_config(self.shared.tls.clone())
             .build();
         let connector =
