@@ -237,3 +237,22 @@ mod tests {
         assert!(line.contains("not provided: <HOST:PORT>..."), "{line}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_arguments_give_one_line_or_a_command(args in proptest::collection::vec("[ -~]{0,12}", 0..6)) {
+            let argv = std::iter::once("probe".to_owned()).chain(args);
+            if let Err(err) = Cli::try_parse_from(argv)
+                && err.use_stderr()
+            {
+                prop_assert!(!one_line(&err).to_string().contains('\n'));
+            }
+        }
+    }
+}

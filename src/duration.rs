@@ -112,3 +112,25 @@ mod tests {
         assert_eq!(setting(Duration::from_micros(1500)), "1.5ms");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panic(text in any::<String>()) {
+            if let Err(why) = parse(&text) {
+                prop_assert!(why.contains("not a duration"));
+            }
+        }
+
+        #[test]
+        fn what_it_prints_it_reads_back(millis in 1u64..100_000_000) {
+            let duration = Duration::from_millis(millis);
+            prop_assert_eq!(parse(&setting(duration)), Ok(duration));
+        }
+    }
+}

@@ -186,3 +186,27 @@ mod tests {
         assert_eq!(describe(&io::Error::from_raw_os_error(113)), "no route to host");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_says_why(text in any::<String>()) {
+            if let Err(why) = text.parse::<HostPort>() {
+                prop_assert!(!why.is_empty() && !why.contains('\n'));
+            }
+        }
+
+        #[test]
+        fn a_printed_target_reads_back(host in "[a-z0-9][a-z0-9.-]{0,30}", v6 in any::<std::net::Ipv6Addr>(), port in 1u16..) {
+            for host in [host, v6.to_string()] {
+                let target = HostPort { host, port };
+                prop_assert_eq!(target.to_string().parse::<HostPort>(), Ok(target.clone()));
+            }
+        }
+    }
+}

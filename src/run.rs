@@ -1,7 +1,14 @@
-//! Runs every target at once, each on its own thread, and in wait mode retries each one until it
+//! Runs the targets concurrently (up to a bound), and in wait mode retries each one until it
 //! passes or the wait is over. Knows nothing of protocols: it only calls `Check::attempt`.
 
-use std::{sync::Arc, thread, time::Instant};
+use std::{
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread,
+    time::Instant,
+};
 
 use crate::{
     check::Target,
@@ -11,23 +18,30 @@ use crate::{
     report,
 };
 
+/// How many targets are checked at once: enough for any real probe, and a bound on threads
+/// and sockets when someone passes five hundred.
+const AT_ONCE: usize = 64;
+
 /// One outcome per target, in the order the targets were given.
 pub fn all(config: &Config) -> Vec<Outcome> {
     let wait_until = config.wait.map(|wait| Instant::now() + wait);
     if let [only] = config.targets.as_slice() {
         return vec![until_done(config, only, wait_until)];
     }
+    let next = AtomicUsize::new(0);
+    let done: Vec<OnceLock<Outcome>> = config.targets.iter().map(|_| OnceLock::new()).collect();
     thread::scope(|scope| {
-        let running: Vec<_> = config
-            .targets
-            .iter()
-            .map(|target| scope.spawn(move || until_done(config, target, wait_until)))
-            .collect();
-        running
-            .into_iter()
-            .map(|handle| handle.join().expect("a panic ends the process in its hook"))
-            .collect()
-    })
+        for _ in 0..config.targets.len().min(AT_ONCE) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(target) = config.targets.get(index) else { break };
+                    let _ = done[index].set(until_done(config, target, wait_until));
+                }
+            });
+        }
+    });
+    done.into_iter().map(|slot| slot.into_inner().expect("every target ran")).collect()
 }
 
 /// Attempts `target` once, or with a wait until it passes or the next attempt would start after

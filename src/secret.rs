@@ -77,3 +77,28 @@ mod tests {
         assert_eq!(secret.expose(), "hunter2");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_url_password_never_survives(
+            scheme in "(http|https|redis|rediss|postgres)",
+            user in "[a-z]{0,8}",
+            password in "[A-Za-z0-9]{12,20}",
+            rest in "[a-z0-9.:/?=&@-]{0,30}",
+        ) {
+            let url = format!("{scheme}://{user}:{password}@{rest}");
+            prop_assert!(!redact_url(&url).contains(&password), "{}", redact_url(&url));
+        }
+
+        #[test]
+        fn any_text_is_redacted_without_panic(text in any::<String>()) {
+            let _ = redact_url(&text);
+        }
+    }
+}

@@ -175,8 +175,9 @@ impl Http {
             .user_agent(concat!("probe/", env!("CARGO_PKG_VERSION")))
             .timeout_global(Some(deadline.socket_timeout()))
             // ureq zeroes 128 KiB buffers each way by default, a third of a probe's instructions;
-            // a health check's request is small, and 32 KiB of answer headers is plenty.
-            .input_buffer_size(HEADER_CAP)
+            // a health check's request is small, and 32 KiB of answer headers is plenty. The input
+            // buffer must be larger than the header cap, or ureq reads a full buffer as the end.
+            .input_buffer_size(2 * HEADER_CAP)
             .max_response_header_size(HEADER_CAP)
             .output_buffer_size(16 * 1024)
             .tls_config(self.shared.tls.clone())
@@ -474,5 +475,40 @@ mod tests {
 
     fn location_of(base: &Uri, response: &Response<ureq::Body>) -> String {
         location(base, response).unwrap().to_string()
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn status_lists_headers_and_urls_parse_or_say_why(text in any::<String>()) {
+            for why in [
+                text.parse::<StatusSet>().err(),
+                text.parse::<Header>().err(),
+                parse_url(&text).err().map(|e| e.to_string()),
+            ].into_iter().flatten() {
+                prop_assert!(!why.is_empty() && !why.contains('\n'));
+            }
+        }
+
+        #[test]
+        fn a_url_password_never_reaches_an_error(password in "[A-Za-z0-9]{12,20}", rest in "[ -~]{0,20}") {
+            if let Err(why) = parse_url(&format!("http://user:{password}@{rest}")) {
+                prop_assert!(!why.to_string().contains(&password), "{}", why);
+            }
+        }
+
+        #[test]
+        fn single_codes_and_ranges_are_members(low in 100u16..600, span in 0u16..100) {
+            let high = (low + span).min(599);
+            let set: StatusSet = format!("{low}-{high}").parse().unwrap();
+            prop_assert!(set.contains(low) && set.contains(high));
+            prop_assert!(!set.contains(low - 1) && !set.contains(high + 1));
+        }
     }
 }

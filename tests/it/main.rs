@@ -1,7 +1,9 @@
 //! Integration tests: the real `probe` binary, a scrubbed environment, real servers and sockets.
 
 mod cli;
+mod hostile;
 mod http;
+mod hygiene;
 mod postgres;
 mod redis;
 mod support;

@@ -450,3 +450,38 @@ mod tests {
         assert_eq!(label("dbname='my db'"), "dbname='my db'");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_says_why(text in any::<String>()) {
+            match parse(&text) {
+                Err(why) => prop_assert!(!why.is_empty() && !why.contains('\n')),
+                Ok(pairs) => {
+                    let lookup = |_: &str| None;
+                    if let Err(why) = settings(&pairs, &lookup, None, None) {
+                        prop_assert!(!why.is_empty());
+                    }
+                }
+            }
+            let _ = label(&text);
+        }
+
+        #[test]
+        fn a_password_never_reaches_the_label(
+            password in "[A-Za-z0-9]{12,20}",
+            before in "(host=db |user=app |)",
+            after in "( dbname=x| port=5432|)",
+        ) {
+            let text = format!("{before}password={password}{after}");
+            prop_assert!(!label(&text).contains(&password));
+            let url = format!("postgres://app:{password}@db/x");
+            prop_assert!(!label(&url).contains(&password));
+        }
+    }
+}

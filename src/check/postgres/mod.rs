@@ -236,13 +236,14 @@ impl Postgres {
                     Some((tls, server_name)) => {
                         use tokio_postgres::tls::MakeTlsConnect;
                         let mut make = MakeRustlsConnect::new((*tls).clone());
-                        match MakeTlsConnect::<SslAnswer<tokio::net::TcpStream>>::make_tls_connect(
+                        match MakeTlsConnect::<Watched<tokio::net::TcpStream>>::make_tls_connect(
                             &mut make,
                             server_name,
                         ) {
                             Ok(inner) => {
                                 trace.enter("tls");
-                                let tcp = SslAnswer { inner: tcp, trace: trace.clone(), answered: false };
+                                let tcp =
+                                    Watched { inner: tcp, trace: trace.clone(), expect: Expect::SslAnswer };
                                 self.session(connection, tcp, MarkTls { inner, trace: trace.clone() }).await
                             }
                             Err(err) => Verdict::unreachable(format!("TLS: {err}")),
@@ -250,6 +251,7 @@ impl Postgres {
                     }
                     None => {
                         trace.enter("auth");
+                        let tcp = Watched { inner: tcp, trace: trace.clone(), expect: Expect::StartupAnswer };
                         self.session(connection, tcp, tokio_postgres::NoTls).await
                     }
                 }
@@ -261,6 +263,7 @@ impl Postgres {
                         Err(err) => return Verdict::unreachable(net::describe(&err)),
                     };
                 trace.enter("auth");
+                let unix = Watched { inner: unix, trace: trace.clone(), expect: Expect::StartupAnswer };
                 self.session(connection, unix, tokio_postgres::NoTls).await
             }
         }
@@ -358,7 +361,11 @@ fn describe_transport(err: &tokio_postgres::Error) -> String {
             return tls::describe(tls_error);
         }
         if let Some(io) = cause.downcast_ref::<io::Error>() {
-            match io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            let inner = io.get_ref();
+            if inner.is_some_and(|inner| inner.is::<NotPostgres>()) {
+                return NotPostgres.to_string();
+            }
+            match inner.and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
                 Some(tls_error) => return tls::describe(tls_error),
                 None if io.kind() == io::ErrorKind::UnexpectedEof => {
                     return "connection closed by peer".to_owned();
@@ -394,15 +401,36 @@ struct Connection<'a> {
     expect_role: Option<PostgresRole>,
 }
 
-/// Watches the server's one-byte answer to the SSLRequest: on `N` (no TLS here) no handshake
-/// follows and authentication begins, so the phase becomes `auth`.
-struct SslAnswer<S> {
+/// Watches the first byte of the server's first answers. To the SSLRequest a server answers `S`
+/// or `N` (then authentication begins, so the phase becomes `auth`); to the startup packet, an
+/// authentication request `R`, an error `E` or a protocol negotiation `v`. Anything else is not
+/// PostgreSQL, and is said at once, where tokio-postgres would wait for a garbage length's worth.
+struct Watched<S> {
     inner: S,
     trace: Trace,
-    answered: bool,
+    expect: Expect,
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for SslAnswer<S> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    SslAnswer,
+    StartupAnswer,
+    Nothing,
+}
+
+/// The error a read returns when the peer is not speaking PostgreSQL's protocol.
+#[derive(Debug)]
+struct NotPostgres;
+
+impl std::fmt::Display for NotPostgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the answer is not PostgreSQL's protocol")
+    }
+}
+
+impl std::error::Error for NotPostgres {}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -410,17 +438,25 @@ impl<S: AsyncRead + Unpin> AsyncRead for SslAnswer<S> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if !self.answered && buf.filled().len() > before {
-            self.answered = true;
-            if buf.filled()[before] == b'N' {
-                self.trace.enter("auth");
-            }
+        for index in before..buf.filled().len() {
+            let byte = buf.filled()[index];
+            self.expect = match (self.expect, byte) {
+                (Expect::Nothing, _) => break,
+                (Expect::SslAnswer, b'S' | b'E') | (Expect::StartupAnswer, b'R' | b'E' | b'v') => {
+                    Expect::Nothing
+                }
+                (Expect::SslAnswer, b'N') => {
+                    self.trace.enter("auth");
+                    Expect::StartupAnswer
+                }
+                _ => return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, NotPostgres))),
+            };
         }
         poll
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for SslAnswer<S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }

@@ -155,3 +155,30 @@ mod tests {
         assert_eq!(first_answer(&[b'E', 0, 0, 0, 8, b'C', b'x', b'y', b'z']), Answer::Foreign);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The server's first answer is the one wire format probe reads itself: no bytes may
+        /// make it panic, and a complete message is always judged.
+        #[test]
+        fn any_bytes_are_judged_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let answer = first_answer(&bytes);
+            if answer == Answer::Incomplete {
+                prop_assert!(bytes.len() < 5 + MAX_ANSWER);
+            }
+            let _ = verdict(answer);
+        }
+
+        #[test]
+        fn any_error_response_is_read(code in "[0-9A-Z]{5}", message in "[ -~]{0,200}") {
+            let body = [b"SFATAL\0C", code.as_bytes(), b"\0M", message.as_bytes(), b"\0\0"].concat();
+            let bytes = [&[b'E'][..], &u32::try_from(body.len() + 4).unwrap().to_be_bytes(), &body].concat();
+            prop_assert_eq!(first_answer(&bytes), Answer::Error { code, message });
+        }
+    }
+}

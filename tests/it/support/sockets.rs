@@ -91,3 +91,78 @@ pub fn answering(bytes: &'static [u8]) -> SocketAddr {
     });
     addr
 }
+
+/// How a hand-made hostile peer behaves once it has read what the client sent first.
+#[derive(Clone, Copy)]
+pub enum Script {
+    /// Never answers.
+    Silent,
+    /// Answers these bytes, then holds the connection open without a word more.
+    Say(&'static [u8]),
+    /// Answers these bytes one at a time, `Duration` apart.
+    Trickle(&'static [u8], Duration),
+    /// Answers a header line, then an endless header of `X`s.
+    EndlessHeader,
+    /// Resets the connection (RST, not FIN) as soon as the client has spoken.
+    Reset,
+}
+
+/// A peer that follows `script` on every connection: for faults a real server cannot produce.
+pub fn scripted(script: Script) -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+                let _ = stream.read(&mut [0u8; 4096]);
+                match script {
+                    Script::Silent => thread::sleep(Duration::from_secs(10)),
+                    Script::Say(bytes) => {
+                        let _ = stream.write_all(bytes);
+                        thread::sleep(Duration::from_secs(10));
+                    }
+                    Script::Trickle(bytes, gap) => {
+                        for byte in bytes {
+                            if stream.write_all(&[*byte]).is_err() {
+                                return;
+                            }
+                            thread::sleep(gap);
+                        }
+                    }
+                    Script::EndlessHeader => {
+                        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nX-Padding: ");
+                        let chunk = [b'X'; 64 * 1024];
+                        for _ in 0..(64 * 16) {
+                            if stream.write_all(&chunk).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Script::Reset => {
+                        let socket = socket2::SockRef::from(&stream);
+                        let _ = socket.set_linger(Some(Duration::ZERO));
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A port that accepts every connection and closes it at once, with a deep accept queue: for
+/// many clients at the same time.
+pub fn accepting() -> SocketAddr {
+    let socket = bound("127.0.0.1:0");
+    socket.listen(4096).expect("listen");
+    let addr = local_addr(&socket);
+    let listener: TcpListener = socket.into();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    addr
+}

@@ -1,0 +1,198 @@
+//! Every check against every fault a network or a broken server can throw: each ends with the
+//! right exit code, within the deadline plus a stated margin, naming the target and the fault.
+
+use std::{
+    process::{Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use crate::support::{
+    certs::{Pki, server_config},
+    http::{respond, serve_tls},
+    run,
+    sockets::{self, Script},
+};
+
+/// The deadline every case runs with, and what it may be overshot by (process start and exit on
+/// a busy two-core machine included).
+const DEADLINE: Duration = Duration::from_millis(500);
+const MARGIN: Duration = Duration::from_millis(150);
+
+/// The three protocol checks, each pointed at `addr` over plain text and over TLS.
+fn plain_targets(addr: std::net::SocketAddr) -> [(&'static str, String); 3] {
+    [
+        ("http", format!("http://{addr}/health")),
+        ("postgres", format!("host=127.0.0.1 port={} user=app sslmode=disable", addr.port())),
+        ("redis", format!("redis://{addr}")),
+    ]
+}
+
+fn tls_targets(addr: std::net::SocketAddr) -> [(&'static str, String); 3] {
+    [
+        ("http", format!("https://{addr}/health")),
+        ("postgres", format!("host=127.0.0.1 port={} user=app sslmode=require", addr.port())),
+        ("redis", format!("rediss://{addr}")),
+    ]
+}
+
+/// Runs `check target` with the deadline and asserts the code, the time, and that the line names
+/// the target and contains `expected`.
+#[track_caller]
+fn assert_verdict(check: &str, target: &str, code: i32, expected: &str) {
+    let result = run([check, "-t", "500ms", target]);
+    let line = result.code(code).within(DEADLINE + MARGIN).stderr_line().to_owned();
+    assert!(line.starts_with(&format!("{check} ")), "{line}");
+    assert!(line.contains(expected), "{check}: expected {expected:?} in {line:?}");
+}
+
+#[test]
+fn silent_after_accept() {
+    let addr = sockets::scripted(Script::Silent);
+    for (check, target) in plain_targets(addr) {
+        assert_verdict(check, &target, 2, ": unreachable: timed out after 500ms during ");
+    }
+}
+
+#[test]
+fn garbage_bytes() {
+    let addr = sockets::scripted(Script::Say(b"\x00\x01\x02\xffSSH-2.0-OpenSSH_9.2 garbage\r\n\r\n"));
+    assert_verdict("http", &format!("http://{addr}/"), 2, ": unreachable: the answer is not HTTP (");
+    assert_verdict(
+        "redis",
+        &format!("redis://{addr}"),
+        2,
+        ": unreachable: the answer is not Redis's protocol (",
+    );
+    let pg = format!("host=127.0.0.1 port={} user=app sslmode=disable", addr.port());
+    assert_verdict("postgres", &pg, 2, ": unreachable: the answer is not PostgreSQL's protocol (");
+    let result = run(["postgres", "--ping", "-t", "500ms", &pg]);
+    assert!(result.code(2).stderr_line().contains("the answer is not PostgreSQL's protocol"), "{result}");
+}
+
+#[test]
+fn a_correct_start_then_silence() {
+    let http = sockets::scripted(Script::Say(b"HTTP/1.1 200 OK\r\nContent-Le"));
+    assert_verdict(
+        "http",
+        &format!("http://{http}/"),
+        2,
+        ": unreachable: timed out after 500ms during request (",
+    );
+    let redis = sockets::scripted(Script::Say(b"+PO"));
+    assert_verdict(
+        "redis",
+        &format!("redis://{redis}"),
+        2,
+        ": unreachable: timed out after 500ms during ping (",
+    );
+    // An authentication request cut off after its type byte and half its length.
+    let postgres = sockets::scripted(Script::Say(b"R\x00\x00"));
+    let target = format!("host=127.0.0.1 port={} user=app sslmode=disable", postgres.port());
+    assert_verdict("postgres", &target, 2, ": unreachable: timed out after 500ms during auth (");
+    let result = run(["postgres", "--ping", "-t", "500ms", &target]);
+    assert!(
+        result.code(2).within(DEADLINE + MARGIN).stderr_line().contains("timed out after 500ms during ping"),
+        "{result}"
+    );
+}
+
+#[test]
+fn a_slow_trickle_is_cut_at_the_deadline() {
+    let gap = Duration::from_millis(100);
+    let http = sockets::scripted(Script::Trickle(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", gap));
+    assert_verdict(
+        "http",
+        &format!("http://{http}/"),
+        2,
+        ": unreachable: timed out after 500ms during request (",
+    );
+    let redis = sockets::scripted(Script::Trickle(b"+PONG\r\n+PONG\r\n", gap));
+    assert_verdict(
+        "redis",
+        &format!("redis://{redis}"),
+        2,
+        ": unreachable: timed out after 500ms during ping (",
+    );
+    let postgres = sockets::scripted(Script::Trickle(b"R\x00\x00\x00\x08\x00\x00\x00\x00", gap));
+    let target = format!("host=127.0.0.1 port={} user=app sslmode=disable", postgres.port());
+    assert_verdict("postgres", &target, 2, ": unreachable: timed out after 500ms during auth (");
+}
+
+#[test]
+fn a_reset_in_the_middle_of_the_handshake() {
+    let addr = sockets::scripted(Script::Reset);
+    for (check, target) in plain_targets(addr).into_iter().chain(tls_targets(addr)) {
+        assert_verdict(check, &target, 2, ": unreachable: ");
+        let result = run([check, "-t", "500ms", &target]);
+        let line = result.stderr_line();
+        assert!(line.contains("reset") || line.contains("closed"), "{check} {target}: {line}");
+    }
+}
+
+#[test]
+fn a_tls_server_on_a_plain_url() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost", "127.0.0.1"]);
+    let server = serve_tls(server_config(&pair, None), |_, out| respond(out, "200 OK", &[], "ok"));
+    for (check, target) in plain_targets(server.addr) {
+        assert_verdict(check, &target, 2, ": unreachable: ");
+    }
+}
+
+#[test]
+fn a_plain_server_on_a_tls_url() {
+    let addr = sockets::scripted(Script::Say(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"));
+    assert_verdict("http", &format!("https://{addr}/"), 2, ": unreachable: TLS: the answer is not TLS (");
+    // The redis crate's synchronous TLS stream does not pass rustls's complaint on; the deadline
+    // still gives the verdict.
+    assert_verdict(
+        "redis",
+        &format!("rediss://{addr}"),
+        2,
+        ": unreachable: timed out after 500ms during ping (",
+    );
+    let pg = format!("host=127.0.0.1 port={} user=app sslmode=require", addr.port());
+    assert_verdict("postgres", &pg, 2, ": unreachable: ");
+}
+
+#[test]
+fn megabytes_of_headers() {
+    let addr = sockets::scripted(Script::EndlessHeader);
+    assert_verdict(
+        "http",
+        &format!("http://{addr}/"),
+        2,
+        ": unreachable: the answer's headers are larger than 32768 bytes (",
+    );
+}
+
+#[test]
+fn a_black_holed_address() {
+    let hole = sockets::black_hole();
+    let addr = hole.addr;
+    assert_verdict("tcp", &addr.to_string(), 2, ": unreachable: timed out after 500ms during connect (");
+    for (check, target) in plain_targets(addr).into_iter().chain(tls_targets(addr)) {
+        assert_verdict(check, &target, 2, ": unreachable: timed out after 500ms during connect (");
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_end_a_probe_at_once() {
+    let hole = sockets::black_hole();
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+        let child = Command::new(env!("CARGO_BIN_EXE_probe"))
+            .args(["tcp", "--wait", "30s", "-t", "10s", &hole.addr.to_string()])
+            .env_clear()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("probe");
+        thread::sleep(Duration::from_millis(200));
+        let sent = Instant::now();
+        crate::support::process::signal(child.id(), signal);
+        let status = child.wait_with_output().expect("wait").status;
+        assert!(sent.elapsed() < Duration::from_millis(200), "{name} took {:?}", sent.elapsed());
+        assert!(!status.success(), "{name}: {status:?}");
+    }
+}

@@ -1,0 +1,139 @@
+//! Process hygiene and secrets: many targets with few file descriptors, nothing left behind,
+//! any argument bytes, and no password in any output on any path.
+
+use std::{
+    fs,
+    os::unix::{ffi::OsStrExt, process::CommandExt},
+    process::Command,
+};
+
+use crate::support::{
+    Run,
+    http::{respond, serve},
+    postgres::{APP_PASSWORD, APP_USER, Postgres},
+    probe,
+    redis::Redis,
+    run, sockets,
+};
+
+#[test]
+fn five_hundred_targets_fit_in_128_file_descriptors() {
+    let open = sockets::accepting();
+    let refusing = sockets::refusing();
+    let mut targets: Vec<String> = (0..450).map(|_| open.to_string()).collect();
+    targets.extend((0..50).map(|_| refusing.addr.to_string()));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_probe"));
+    command.env_clear().arg("tcp").args(&targets);
+    // SAFETY: setrlimit is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 128, rlim_max: 128 };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            Ok(())
+        });
+    }
+    let output = command.output().expect("probe runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stdout.lines().filter(|l| l.contains(": ok: connected (")).count(), 450, "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains(": unreachable: connection refused (")).count(),
+        50,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn nothing_is_left_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve(|_, out| respond(out, "200 OK", &[], ""));
+    let redis = Redis::start();
+    for args in [vec!["http".to_owned(), server.url("/")], vec!["redis".to_owned(), redis.url()]] {
+        let result = probe().env("TMPDIR", tmp.path()).env("HOME", tmp.path()).args(&args).run();
+        result.code(0);
+    }
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0, "probe wrote files");
+}
+
+#[test]
+fn arguments_that_are_not_utf8_are_a_usage_error() {
+    let bad = std::ffi::OsStr::from_bytes(b"db:\xff\xfe");
+    let result = probe().args([std::ffi::OsStr::new("tcp"), bad]).run();
+    assert!(result.code(3).stderr_line().starts_with("probe: "), "{result}");
+    let result = probe().args([std::ffi::OsStr::from_bytes(b"--\xff")]).run();
+    result.code(3);
+}
+
+const SECRET: &str = "Zx9-secret-Qw7";
+
+/// Runs one case in every output form and asserts the secret appears in none of them.
+#[track_caller]
+fn audit(args: &[String], env: &[(&str, &str)]) {
+    for extra in
+        [&[][..], &["-v"], &["--json"], &["-v", "--json"], &["--wait", "300ms", "--interval", "100ms"]]
+    {
+        let mut command = probe().args(extra).args(args);
+        for (key, value) in env {
+            command = command.env(key, value);
+        }
+        let result: Run = command.run();
+        assert!(
+            !result.stdout.contains(SECRET) && !result.stderr.contains(SECRET),
+            "{args:?} {extra:?} leaked the secret\n{result}"
+        );
+        assert!(matches!(result.code, 0..=3), "{result}");
+    }
+}
+
+#[test]
+fn no_password_is_ever_printed() {
+    let silent = sockets::open("127.0.0.1:0");
+    let refusing = sockets::refusing();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    fs::write(file.path(), format!("{SECRET}\n")).unwrap();
+    let file = file.path().to_str().unwrap().to_owned();
+    let s = |text: &str| text.to_owned();
+
+    // HTTP: the URL's password, against a server that refuses it, nothing, silence, bad input.
+    let server = serve(|_, out| respond(out, "401 Unauthorized", &[], ""));
+    for host in [server.addr, refusing.addr, silent.addr] {
+        audit(&[s("http"), s("-t"), s("300ms"), format!("http://user:{SECRET}@{host}/")], &[]);
+    }
+    audit(&[s("http"), format!("http://user:{SECRET}@host:99999/")], &[]);
+
+    // Redis: URL, REDISCLI_AUTH and --password-file; right, wrong, unreachable, silent.
+    let redis = Redis::with_args(&["--requirepass", SECRET]);
+    let redis_ok = format!("redis://:{SECRET}@127.0.0.1:{}", redis.port());
+    for target in [redis_ok, format!("redis://:{SECRET}x@127.0.0.1:{}", redis.port())] {
+        audit(&[s("redis"), target], &[]);
+    }
+    for host in [refusing.addr, silent.addr] {
+        audit(&[s("redis"), s("-t"), s("300ms"), format!("redis://:{SECRET}@{host}")], &[]);
+        audit(&[s("redis"), s("-t"), s("300ms"), format!("redis://{host}")], &[("REDISCLI_AUTH", SECRET)]);
+        audit(
+            &[s("redis"), s("-t"), s("300ms"), s("--password-file"), file.clone(), format!("redis://{host}")],
+            &[],
+        );
+    }
+    audit(&[s("redis"), format!("redis://:{SECRET}@cache:port")], &[]);
+
+    // PostgreSQL: URL, conninfo, PGPASSWORD and --password-file, against a server where the
+    // secret is the wrong password, nothing, silence, and in malformed settings.
+    let pg = Postgres::start();
+    let port = pg.port();
+    audit(&[s("postgres"), pg.url(APP_USER, SECRET, APP_USER)], &[]);
+    audit(&[s("postgres"), format!("host=127.0.0.1 port={port} user={APP_USER} password={SECRET}")], &[]);
+    audit(&[s("postgres"), format!("host=127.0.0.1 port={port} user={APP_USER}")], &[("PGPASSWORD", SECRET)]);
+    audit(
+        &[s("postgres"), s("--password-file"), file.clone(), format!("host=127.0.0.1 port={port} user=app")],
+        &[],
+    );
+    for host in [refusing.addr, silent.addr] {
+        audit(&[s("postgres"), s("-t"), s("300ms"), format!("postgres://app:{SECRET}@{host}/app")], &[]);
+    }
+    audit(&[s("postgres"), format!("host=db password={SECRET} sslmode=bogus")], &[]);
+    audit(&[s("postgres"), format!("password='{SECRET}")], &[]);
+    // The right password still works, and is still not shown.
+    let ok = run(["postgres", "-v", "--json", &pg.app_url()]);
+    assert!(ok.code(0).stdout.contains(r#""ok":true"#) && !ok.stdout.contains(APP_PASSWORD), "{ok}");
+}
