@@ -120,28 +120,39 @@ pub fn client_config(
     verify: Verify,
 ) -> anyhow::Result<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut store = RootCertStore::empty();
-    match roots {
-        Some(path) => {
-            for cert in certificates("sslrootcert", path)?.der {
-                store.add(cert).map_err(|_| {
-                    anyhow::anyhow!("sslrootcert {}: a certificate in it is not usable", path.display())
-                })?;
-            }
-        }
-        None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .context("TLS versions")?;
-    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
-        .build()
-        .context("TLS verifier")?;
-    let builder = match verify {
-        Verify::Full => builder.with_webpki_verifier(webpki),
-        Verify::Chain | Verify::Nothing => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Lenient { webpki, provider, verify })),
+    // Verifying nothing needs no roots: building the bundled store costs more than the rest.
+    let webpki = match verify {
+        Verify::Nothing => None,
+        Verify::Full | Verify::Chain => {
+            let mut store = RootCertStore::empty();
+            match roots {
+                Some(path) => {
+                    for cert in certificates("sslrootcert", path)?.der {
+                        store.add(cert).map_err(|_| {
+                            anyhow::anyhow!(
+                                "sslrootcert {}: a certificate in it is not usable",
+                                path.display()
+                            )
+                        })?;
+                    }
+                }
+                None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            let verifier =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
+                    .build()
+                    .context("TLS verifier")?;
+            Some(verifier)
+        }
+    };
+    let builder = match (verify, webpki) {
+        (Verify::Full, Some(webpki)) => builder.with_webpki_verifier(webpki),
+        (_, webpki) => {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(Lenient { webpki, provider }))
+        }
     };
     match identity {
         None => Ok(builder.with_no_client_auth()),
@@ -163,9 +174,9 @@ pub fn client_config(
 /// holder of the certificate's key.
 #[derive(Debug)]
 struct Lenient {
-    webpki: Arc<WebPkiServerVerifier>,
+    /// The chain verifier, or none to accept any certificate.
+    webpki: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
-    verify: Verify,
 }
 
 impl ServerCertVerifier for Lenient {
@@ -178,10 +189,8 @@ impl ServerCertVerifier for Lenient {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         use rustls::{CertificateError, Error};
-        if self.verify == Verify::Nothing {
-            return Ok(ServerCertVerified::assertion());
-        }
-        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        let Some(webpki) = &self.webpki else { return Ok(ServerCertVerified::assertion()) };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
