@@ -24,7 +24,7 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub check: CheckArgs,
+    pub command: Command,
 }
 
 #[derive(Debug, Args)]
@@ -61,7 +61,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum CheckArgs {
+pub enum Command {
     /// Healthy when a TCP connection opens.
     Tcp(TcpArgs),
     /// Healthy when the final HTTP status is 200-399 (kubelet's httpGet rules).
@@ -70,6 +70,11 @@ pub enum CheckArgs {
     Postgres(PostgresArgs),
     /// Healthy when Redis answers PING with PONG.
     Redis(RedisArgs),
+    /// Print a shell completion script: `probe completions bash > /etc/bash_completion.d/probe`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +170,13 @@ pub struct RedisArgs {
 
     #[command(flatten)]
     pub tls: TlsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

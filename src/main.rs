@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod config;
 mod deadline;
+mod docs;
 mod duration;
 mod net;
 mod outcome;
@@ -17,7 +18,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::{cli::Cli, config::Config, outcome::ExitStatus};
+use crate::{
+    cli::{Cli, Command},
+    config::Config,
+    outcome::ExitStatus,
+};
 
 fn main() -> ExitCode {
     outcome::report_panics_as_internal_errors();
@@ -42,6 +47,9 @@ fn run() -> anyhow::Result<ExitStatus> {
         }
         Err(err) => return Err(cli::one_line(&err)),
     };
+    if let Command::Completions { shell } = cli.command {
+        return Ok(docs::completions(shell));
+    }
     let config = Config::from_cli(cli)?;
     let outcomes = run::all(&config);
     report::finish(&config, &outcomes);

@@ -69,3 +69,22 @@ fn a_bad_value_in_the_environment_is_a_usage_error() {
     let result = probe().env("PROBE_QUIET", "maybe").args(["tcp", "127.0.0.1:1"]).run();
     assert!(result.code(3).stderr_line().contains("'maybe'"), "{result}");
 }
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    for (shell, marker) in
+        [("bash", "complete -F _probe"), ("zsh", "#compdef probe"), ("fish", "complete -c probe")]
+    {
+        let result = run(["completions", shell]);
+        result.code(0);
+        assert!(
+            result.stdout.contains(marker),
+            "{shell}: {}",
+            &result.stdout[..200.min(result.stdout.len())]
+        );
+        for check in ["tcp", "http", "postgres", "redis"] {
+            assert!(result.stdout.contains(check), "{shell} completes {check}");
+        }
+    }
+    assert!(run(["completions", "powershell"]).code(3).stderr_line().contains("invalid value 'powershell'"));
+}
