@@ -8,16 +8,15 @@ use std::{
 };
 
 use crate::support::{
+    MARGIN,
     certs::{Pki, server_config},
     http::{respond, serve_tls},
     run,
     sockets::{self, Script},
 };
 
-/// The deadline every case runs with, and what it may be overshot by (process start and exit on
-/// a busy two-core machine included).
+/// The deadline every case runs with; each may overshoot it by `MARGIN`.
 const DEADLINE: Duration = Duration::from_millis(500);
-const MARGIN: Duration = Duration::from_millis(150);
 
 /// The three protocol checks, each pointed at `addr` over plain text and over TLS.
 fn plain_targets(addr: std::net::SocketAddr) -> [(&'static str, String); 3] {

@@ -8,12 +8,11 @@ use std::{
 };
 
 use crate::support::{
+    MARGIN,
     certs::{Pki, server_config},
     http::{Request, Server, respond, serve, serve_tls},
     probe, run, sockets,
 };
-
-const MARGIN: Duration = Duration::from_millis(150);
 
 fn status_server() -> Server {
     serve(|request, out| {

@@ -9,17 +9,9 @@ use std::{
     time::Duration,
 };
 
-use crate::support::{certs::Pki, probe, redis::Redis, run, sockets};
+use crate::support::{MARGIN, certs::Pki, probe, redis::Redis, run, sockets};
 
-const MARGIN: Duration = Duration::from_millis(150);
 const PASSWORD: &str = "redis-Secret-42";
-
-fn assert_no_secret(result: &crate::support::Run, secret: &str) {
-    assert!(
-        !result.stdout.contains(secret) && !result.stderr.contains(secret),
-        "the secret leaked\n{result}"
-    );
-}
 
 #[test]
 fn pong_is_healthy_and_the_phases_are_named() {
@@ -60,18 +52,18 @@ fn passwords_from_the_url_the_environment_and_a_file() {
     let with_password = format!("redis://:{PASSWORD}@127.0.0.1:{}", redis.port());
     let result = run(["redis", "-v", "--json", &with_password]);
     result.code(0);
-    assert_no_secret(&result, PASSWORD);
+    result.hides(PASSWORD);
     assert!(result.stdout.contains(r#""target":"redis://:***@127.0.0.1:"#), "{result}");
 
     let from_env = probe().env("REDISCLI_AUTH", PASSWORD).args(["redis", "-v", &redis.url()]).run();
     assert!(from_env.code(0).stdout_line().contains("auth "), "{from_env}");
-    assert_no_secret(&from_env, PASSWORD);
+    from_env.hides(PASSWORD);
 
     let file = redis.dir.path().join("password");
     fs::write(&file, format!("{PASSWORD}\n")).unwrap();
     let from_file = run(["redis", "--password-file", file.to_str().unwrap(), &redis.url()]);
     from_file.code(0);
-    assert_no_secret(&from_file, PASSWORD);
+    from_file.hides(PASSWORD);
 }
 
 #[test]
@@ -90,7 +82,7 @@ fn a_missing_or_wrong_password_is_unhealthy_and_quoted() {
         line.contains(": unhealthy: WRONGPASS invalid username-password pair or user is disabled. ("),
         "{line}"
     );
-    assert_no_secret(&wrong, PASSWORD);
+    wrong.hides(PASSWORD);
 
     let wrong_file = redis.dir.path().join("wrong");
     fs::write(&wrong_file, "nope\n").unwrap();

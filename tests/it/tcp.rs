@@ -4,14 +4,12 @@
 use std::time::Duration;
 
 use crate::support::{
+    MARGIN,
     postgres::{APP_PASSWORD, APP_USER, Postgres},
     probe,
     redis::Redis,
     run, sockets,
 };
-
-/// What the tests allow beyond a deadline: process start and exit on a busy two-core machine.
-const MARGIN: Duration = Duration::from_millis(150);
 
 #[test]
 fn an_open_port_is_healthy() {

@@ -18,6 +18,9 @@ use std::{
 /// Says what to run when a server binary the tests need is missing.
 pub const INSTALL_HINT: &str = "run scripts/test, which installs postgresql and redis-server with apt-get";
 
+/// What the tests allow beyond a deadline: process start and exit on a busy two-core machine.
+pub const MARGIN: Duration = Duration::from_millis(150);
+
 /// One run of the probe binary.
 pub struct Run {
     pub code: i32,
@@ -50,6 +53,13 @@ impl Run {
         let lines: Vec<&str> = self.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "one line on stderr\n{self}");
         lines[0]
+    }
+
+    /// Asserts that `secret` appears in neither stdout nor stderr.
+    #[track_caller]
+    pub fn hides(&self, secret: &str) -> &Self {
+        assert!(!self.stdout.contains(secret) && !self.stderr.contains(secret), "the secret leaked\n{self}");
+        self
     }
 
     /// Asserts the run ended within `limit`.
