@@ -367,6 +367,18 @@ fn a_certificate_for_another_name_is_refused() {
 }
 
 #[test]
+fn an_expired_certificate_is_refused() {
+    let pki = Pki::new();
+    let expired = pki.expired("old", &["localhost"]);
+    let server = serve_tls(server_config(&expired, None), |_, out| respond(out, "200 OK", &[], ""));
+    let result = run(["http", "--cacert", pki.ca.to_str().unwrap(), &server.https_url("localhost", "/")]);
+    assert!(
+        result.code(2).stderr_line().contains(": unreachable: TLS: certificate has expired ("),
+        "{result}"
+    );
+}
+
+#[test]
 fn mutual_tls_presents_the_client_certificate() {
     let pki = Pki::new();
     let server = https_server(&pki, &["localhost"], false, true);

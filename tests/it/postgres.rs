@@ -130,6 +130,29 @@ fn a_password_file_and_wrong_or_missing_passwords() {
 }
 
 #[test]
+fn md5_and_trust_logins() {
+    let pg = Postgres::with(Options {
+        hba: &["host all md5user 127.0.0.1/32 md5", "host all trusted 127.0.0.1/32 trust"],
+        ..Options::default()
+    });
+    pg.sql("SET password_encryption = 'md5'; CREATE ROLE md5user LOGIN PASSWORD 'md5-pw'");
+    pg.sql("CREATE ROLE trusted LOGIN");
+    let md5 = pg.url("md5user", "md5-pw", "postgres");
+    assert!(
+        run(["postgres", &md5]).code(0).stdout_line().contains(": ok: logged in as md5user to postgres (")
+    );
+    let wrong = pg.url("md5user", "nope", "postgres");
+    assert!(run(["postgres", &wrong]).code(1).stderr_line().contains("28P01 password authentication failed"));
+    let trusted = format!("postgres://trusted@127.0.0.1:{}/postgres", pg.port());
+    assert!(
+        run(["postgres", &trusted])
+            .code(0)
+            .stdout_line()
+            .contains(": ok: logged in as trusted to postgres (")
+    );
+}
+
+#[test]
 fn sqlstate_verdicts_for_databases_and_queries() {
     let pg = Postgres::start();
     let result = run(["postgres", &pg.url(APP_USER, APP_PASSWORD, "nosuchdb")]);
@@ -362,10 +385,10 @@ fn the_server_log_stays_clean_after_many_probes() {
     let pg = Postgres::start();
     let before = pg.server.log_text().len();
     let url = pg.app_url();
-    for _ in 0..300 {
+    let ghost = format!("postgres://ghost@127.0.0.1:{}/x", pg.port());
+    for round in 0..500 {
         run(["postgres", &url]).code(0);
-        run(["postgres", "--ping", &url]).code(0);
-        run(["postgres", "--ping", &format!("postgres://ghost@127.0.0.1:{}/x", pg.port())]).code(0);
+        run(["postgres", "--ping", if round % 2 == 0 { &url } else { &ghost }]).code(0);
     }
     let log = pg.server.log_text();
     let added = &log[before..];

@@ -42,8 +42,10 @@ fn a_unix_socket() {
     let _redis = Redis::launch("Ready to accept connections", move |port| {
         vec!["--port".into(), port.to_string(), "--unixsocket".into(), socket_arg.clone()]
     });
-    let url = format!("unix://{}", socket.display());
-    assert!(run(["redis", &url]).code(0).stdout_line().contains(": ok: PONG ("));
+    for scheme in ["unix", "redis+unix"] {
+        let url = format!("{scheme}://{}", socket.display());
+        assert!(run(["redis", &url]).code(0).stdout_line().contains(": ok: PONG ("), "{scheme}");
+    }
 }
 
 #[test]

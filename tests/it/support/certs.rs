@@ -43,6 +43,16 @@ impl Pki {
         self.write(file, &cert.pem(), &key.serialize_pem())
     }
 
+    /// A certificate for `names` signed by the CA that expired in 2020.
+    pub fn expired(&self, file: &str, names: &[&str]) -> Pair {
+        let key = KeyPair::generate().expect("key");
+        let mut params = params_for(names);
+        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        let cert = params.signed_by(&key, &self.issuer).expect("sign");
+        self.write(file, &cert.pem(), &key.serialize_pem())
+    }
+
     /// A certificate for `names` that signs itself: no CA vouches for it.
     pub fn self_signed(&self, file: &str, names: &[&str]) -> Pair {
         let key = KeyPair::generate().expect("key");
