@@ -93,10 +93,21 @@ pub fn resolve(target: &HostPort) -> Result<Vec<SocketAddr>, String> {
     Ok(addrs)
 }
 
-/// Connects to each address in turn until one answers. Like Go's dialer (which kubelet uses),
-/// each address gets an equal share of the time left, so one black-holed address cannot use up
-/// the whole deadline before the next is tried.
+/// Connects to each address in turn until one answers.
 pub fn connect(addrs: &[SocketAddr], deadline: Deadline) -> Result<TcpStream, String> {
+    first_to_answer(addrs, deadline, |addr, share| {
+        TcpStream::connect_timeout(addr, share).map_err(|err| describe(&err))
+    })
+}
+
+/// Tries `connect` on each address in turn, giving each an equal share of the time left (as Go's
+/// dialer, which kubelet uses, does), so one black-holed address cannot use up the deadline
+/// before the next is tried. The first success wins; otherwise every address's failure is told.
+pub fn first_to_answer<T>(
+    addrs: &[SocketAddr],
+    deadline: Deadline,
+    mut connect: impl FnMut(&SocketAddr, Duration) -> Result<T, String>,
+) -> Result<T, String> {
     let mut failures = Vec::new();
     for (index, addr) in addrs.iter().enumerate() {
         let left = u32::try_from(addrs.len() - index).unwrap_or(u32::MAX);
@@ -105,15 +116,36 @@ pub fn connect(addrs: &[SocketAddr], deadline: Deadline) -> Result<TcpStream, St
             failures.push((addr, "timed out".to_owned()));
             break;
         }
-        match TcpStream::connect_timeout(addr, share.max(Duration::from_millis(1))) {
-            Ok(stream) => return Ok(stream),
-            Err(err) => failures.push((addr, describe(&err))),
+        match connect(addr, share.max(Duration::from_millis(1))) {
+            Ok(connected) => return Ok(connected),
+            Err(why) => failures.push((addr, why)),
         }
     }
     Err(match failures.as_slice() {
         [(_, why)] => why.clone(),
         many => many.iter().map(|(addr, why)| format!("{addr}: {why}")).collect::<Vec<_>>().join("; "),
     })
+}
+
+/// Decodes `%XX` escapes, as in the user, password and host parts of URLs.
+pub fn percent_decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let byte = hex
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or("a '%' in the URL is not followed by two hex digits")?;
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the URL decodes to something that is not UTF-8".to_owned())
 }
 
 /// An I/O error as a short lower-case phrase: `connection refused`, `timed out`.

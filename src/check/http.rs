@@ -102,33 +102,14 @@ fn parse_url(text: &str) -> anyhow::Result<(Uri, Option<HeaderValue>)> {
     }
     let Some(userinfo) = userinfo else { return Ok((uri, None)) };
     let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    let credentials = format!("{}:{}", percent_decode(user), percent_decode(password));
+    let decode = |part| net::percent_decode(part).map_err(|why| anyhow::anyhow!("'{shown}': {why}"));
+    let credentials = format!("{}:{}", decode(user)?, decode(password)?);
     let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
     let authorization = HeaderValue::from_str(&format!("Basic {encoded}"))?;
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let bare = format!("{}://{host_port}{path}", uri.scheme_str().unwrap_or("http"));
     let uri = bare.parse().map_err(|_| anyhow::anyhow!("'{shown}' is not a URL"))?;
     Ok((uri, Some(authorization)))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Check for Http {

@@ -114,24 +114,12 @@ impl Redis {
                 trace.enter("resolve");
                 let addrs = net::resolve(target).map_err(Verdict::unreachable)?;
                 trace.enter("connect");
-                let mut failures = Vec::new();
-                for (index, addr) in addrs.iter().enumerate() {
-                    let share = deadline.remaining() / u32::try_from(addrs.len() - index).unwrap_or(u32::MAX);
-                    let attempt = client(ConnectionAddr::Tcp(addr.ip().to_string(), addr.port()))?
-                        .get_connection_with_timeout(share.max(std::time::Duration::from_millis(1)));
-                    match attempt {
-                        Ok(connection) => return Ok(connection),
-                        Err(err) => failures.push((addr, describe(&err))),
-                    }
-                }
-                Err(match failures.as_slice() {
-                    [(_, verdict)] => verdict.clone(),
-                    many => {
-                        let each: Vec<String> =
-                            many.iter().map(|(a, v)| format!("{a}: {}", v.message)).collect();
-                        Verdict::unreachable(each.join("; "))
-                    }
-                })
+                let connected = net::first_to_answer(&addrs, deadline, |addr, share| {
+                    let addr = ConnectionAddr::Tcp(addr.ip().to_string(), addr.port());
+                    let client = client(addr).map_err(|verdict| verdict.message)?;
+                    client.get_connection_with_timeout(share).map_err(|err| describe(&err).message)
+                });
+                connected.map_err(Verdict::unreachable)
             }
             Address::Tls { host, port, insecure } => {
                 // The crate resolves and handshakes itself: it needs the name for SNI and verification.

@@ -66,7 +66,7 @@ fn garbage_bytes() {
     let pg = format!("host=127.0.0.1 port={} user=app sslmode=disable", addr.port());
     assert_verdict("postgres", &pg, 2, ": unreachable: the answer is not PostgreSQL's protocol (");
     let result = run(["postgres", "--ping", "-t", "500ms", &pg]);
-    assert!(result.code(2).stderr_line().contains("the answer is not PostgreSQL's protocol"), "{result}");
+    result.says(2, "the answer is not PostgreSQL's protocol");
 }
 
 #[test]

@@ -58,7 +58,7 @@ fn passwords_from_the_url_the_environment_and_a_file() {
     assert!(result.stdout.contains(r#""target":"redis://:***@127.0.0.1:"#), "{result}");
 
     let from_env = probe().env("REDISCLI_AUTH", PASSWORD).args(["redis", "-v", &redis.url()]).run();
-    assert!(from_env.code(0).stdout_line().contains("auth "), "{from_env}");
+    from_env.says(0, "auth ");
     from_env.hides(PASSWORD);
 
     let file = redis.dir.path().join("password");
@@ -89,9 +89,9 @@ fn a_missing_or_wrong_password_is_unhealthy_and_quoted() {
     let wrong_file = redis.dir.path().join("wrong");
     fs::write(&wrong_file, "nope\n").unwrap();
     let result = run(["redis", "--password-file", wrong_file.to_str().unwrap(), &redis.url()]);
-    assert!(result.code(1).stderr_line().contains("WRONGPASS"), "{result}");
+    result.says(1, "WRONGPASS");
     let result = run(["redis", "--password-file", "/nonexistent/pw", &redis.url()]);
-    assert!(result.code(3).stderr_line().contains("cannot read --password-file /nonexistent/pw"), "{result}");
+    result.says(3, "cannot read --password-file /nonexistent/pw");
 }
 
 #[test]
@@ -109,19 +109,19 @@ fn an_acl_user_logs_in_by_name() {
             .contains(": ok: PONG, role master (")
     );
     let wrong = format!("redis://monitor:nope@127.0.0.1:{}", redis.port());
-    assert!(run(["redis", &wrong]).code(1).stderr_line().contains("WRONGPASS"));
+    run(["redis", &wrong]).says(1, "WRONGPASS");
     // ACL users without the right to PING get NOPERM, an unhealthy verdict.
     redis.cli(None, &["ACL", "SETUSER", "mute", "on", ">mute-pw", "-@all"]);
     let mute = format!("redis://mute:mute-pw@127.0.0.1:{}", redis.port());
     let result = run(["redis", &mute]);
-    assert!(result.code(1).stderr_line().contains(": unhealthy: NOPERM "), "{result}");
+    result.says(1, ": unhealthy: NOPERM ");
 }
 
 #[test]
 fn a_database_index_is_selected() {
     let redis = Redis::start();
     let result = run(["redis", "-v", &format!("{}/3", redis.url())]);
-    assert!(result.code(0).stdout_line().contains("select "), "{result}");
+    result.says(0, "select ");
     let result = run(["redis", &format!("{}/99", redis.url())]);
     assert!(result.code(1).stderr_line().contains(": unhealthy: ERR DB index is out of range ("), "{result}");
 }
@@ -146,32 +146,22 @@ fn masterdown_is_unhealthy_but_alive() {
         "{line}"
     );
     let alive = run(["redis", "--alive", &replica.url()]);
-    assert!(alive.code(0).stdout_line().contains(": ok: alive: MASTERDOWN "), "{alive}");
+    alive.says(0, ": ok: alive: MASTERDOWN ");
 }
 
 #[test]
 fn roles_come_from_role() {
     let master = Redis::start();
     let replica = Redis::with_args(&["--replicaof", "127.0.0.1", &master.port().to_string()]);
-    assert!(
-        run(["redis", "--expect-role", "master", &master.url()])
-            .code(0)
-            .stdout_line()
-            .contains("PONG, role master")
-    );
-    assert!(
-        run(["redis", "--expect-role", "replica", &replica.url()])
-            .code(0)
-            .stdout_line()
-            .contains("PONG, role replica")
-    );
+    run(["redis", "--expect-role", "master", &master.url()]).says(0, "PONG, role master");
+    run(["redis", "--expect-role", "replica", &replica.url()]).says(0, "PONG, role replica");
     let result = run(["redis", "--expect-role", "master", &replica.url()]);
     assert!(
         result.code(1).stderr_line().contains(": unhealthy: PONG, but the role is replica, not master ("),
         "{result}"
     );
     let result = run(["redis", "--expect-role", "replica", &master.url()]);
-    assert!(result.code(1).stderr_line().contains("the role is master, not replica"), "{result}");
+    result.says(1, "the role is master, not replica");
 }
 
 #[test]
@@ -200,7 +190,7 @@ fn loading_is_unhealthy_alive_and_waited_out() {
     let line = result.code(1).stderr_line();
     assert!(line.contains(": unhealthy: LOADING Redis is loading the dataset in memory ("), "{line}");
     let alive = run(["redis", "--alive", &loading.url()]);
-    assert!(alive.code(0).stdout_line().contains(": ok: alive: LOADING "), "{alive}");
+    alive.says(0, ": ok: alive: LOADING ");
 
     let waited = run(["redis", "--wait", "30s", "--interval", "200ms", &loading.url()]);
     waited.code(0);
@@ -223,10 +213,7 @@ fn a_busy_script_is_unhealthy_and_a_sleeping_server_times_out() {
         .expect("redis-cli");
     thread::sleep(Duration::from_millis(400));
     let result = run(["redis", &redis.url()]);
-    assert!(
-        result.code(1).stderr_line().contains(": unhealthy: BUSY Redis is busy running a script."),
-        "{result}"
-    );
+    result.says(1, ": unhealthy: BUSY Redis is busy running a script.");
     redis.cli(None, &["SCRIPT", "KILL"]);
     let _ = script.wait_with_output();
 
@@ -268,7 +255,7 @@ fn tls_with_a_generated_ca_and_mutual_tls() {
     let (cert, key) = (client.cert.to_str().unwrap(), client.key.to_str().unwrap());
     run(["redis", "--cacert", ca, "--cert", cert, "--key", key, &url]).code(0);
     let result = run(["redis", "--cacert", ca, &url]);
-    assert!(result.code(2).stderr_line().contains(": unreachable: "), "{result}");
+    result.says(2, ": unreachable: ");
 }
 
 #[test]

@@ -6,7 +6,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{net::parse_port, secret::Secret};
+use crate::{
+    net::{parse_port, percent_decode as decode},
+    secret::Secret,
+};
 
 /// Settings for one target, complete and checked.
 #[derive(Debug)]
@@ -148,26 +151,6 @@ fn split_url_host(entry: &str) -> Result<(&str, &str), String> {
         return Ok((host, port));
     }
     Ok(entry.split_once(':').unwrap_or((entry, "")))
-}
-
-fn decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or("a '%' in the URL is not followed by two hex digits")?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| "the URL decodes to something that is not UTF-8".to_owned())
 }
 
 /// `key = value key='quoted \' value'`, with libpq's quoting and backslash escapes.

@@ -55,6 +55,16 @@ impl Run {
         lines[0]
     }
 
+    /// Asserts the exit code and that the run's one line (on stdout when healthy, stderr
+    /// otherwise) contains `expected`; returns the line.
+    #[track_caller]
+    pub fn says(&self, code: i32, expected: &str) -> &str {
+        self.code(code);
+        let line = if code == 0 { self.stdout_line() } else { self.stderr_line() };
+        assert!(line.contains(expected), "expected {expected:?} in\n{self}");
+        line
+    }
+
     /// Asserts that `secret` appears in neither stdout nor stderr.
     #[track_caller]
     pub fn hides(&self, secret: &str) -> &Self {
