@@ -114,6 +114,27 @@ enum Stream {
     Unix(UnixStream),
 }
 
+enum TokioStream {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+impl Stream {
+    /// The same socket, handed to tokio (which wants it non-blocking).
+    fn into_tokio(self) -> io::Result<TokioStream> {
+        Ok(match self {
+            Stream::Tcp(tcp) => {
+                tcp.set_nonblocking(true)?;
+                TokioStream::Tcp(tokio::net::TcpStream::from_std(tcp)?)
+            }
+            Stream::Unix(unix) => {
+                unix.set_nonblocking(true)?;
+                TokioStream::Unix(tokio::net::UnixStream::from_std(unix)?)
+            }
+        })
+    }
+}
+
 impl Check for Postgres {
     /// Each host in turn until one answers, as libpq does with a host list.
     fn attempt(&self, deadline: Deadline, trace: &Trace) -> Verdict {
@@ -224,58 +245,47 @@ impl Postgres {
             (true, SslMode::Allow | SslMode::Prefer) => tokio_postgres::config::SslMode::Prefer,
             (true, _) => tokio_postgres::config::SslMode::Require,
         });
-        let connection = Connection { config, trace, query, expect_role };
-        match stream {
-            Stream::Tcp(tcp) => {
-                let tcp = match tcp.set_nonblocking(true).and_then(|()| tokio::net::TcpStream::from_std(tcp))
-                {
-                    Ok(tcp) => tcp,
-                    Err(err) => return Verdict::unreachable(net::describe(&err)),
-                };
-                match tls {
-                    Some((tls, server_name)) => {
-                        use tokio_postgres::tls::MakeTlsConnect;
-                        let mut make = MakeRustlsConnect::new((*tls).clone());
-                        match MakeTlsConnect::<Watched<tokio::net::TcpStream>>::make_tls_connect(
-                            &mut make,
-                            server_name,
-                        ) {
-                            Ok(inner) => {
-                                trace.enter("tls");
-                                let tcp =
-                                    Watched { inner: tcp, trace: trace.clone(), expect: Expect::SslAnswer };
-                                self.session(connection, tcp, MarkTls { inner, trace: trace.clone() }).await
-                            }
-                            Err(err) => Verdict::unreachable(format!("TLS: {err}")),
-                        }
+        let login = Login { config, trace, query, expect_role };
+        let stream = match stream.into_tokio() {
+            Ok(stream) => stream,
+            Err(err) => return Verdict::unreachable(net::describe(&err)),
+        };
+        match (stream, tls) {
+            (TokioStream::Tcp(tcp), Some((tls, server_name))) => {
+                use tokio_postgres::tls::MakeTlsConnect;
+                let mut make = MakeRustlsConnect::new((*tls).clone());
+                match MakeTlsConnect::<Watched<tokio::net::TcpStream>>::make_tls_connect(
+                    &mut make,
+                    server_name,
+                ) {
+                    Ok(inner) => {
+                        trace.enter("tls");
+                        let tcp = Watched::new(tcp, trace, Expect::SslAnswer);
+                        self.session(login, tcp, MarkTls { inner, trace: trace.clone() }).await
                     }
-                    None => {
-                        trace.enter("auth");
-                        let tcp = Watched { inner: tcp, trace: trace.clone(), expect: Expect::StartupAnswer };
-                        self.session(connection, tcp, tokio_postgres::NoTls).await
-                    }
+                    Err(err) => Verdict::unreachable(format!("TLS: {err}")),
                 }
             }
-            Stream::Unix(unix) => {
-                let unix =
-                    match unix.set_nonblocking(true).and_then(|()| tokio::net::UnixStream::from_std(unix)) {
-                        Ok(unix) => unix,
-                        Err(err) => return Verdict::unreachable(net::describe(&err)),
-                    };
+            (TokioStream::Tcp(tcp), None) => {
                 trace.enter("auth");
-                let unix = Watched { inner: unix, trace: trace.clone(), expect: Expect::StartupAnswer };
-                self.session(connection, unix, tokio_postgres::NoTls).await
+                self.session(login, Watched::new(tcp, trace, Expect::StartupAnswer), tokio_postgres::NoTls)
+                    .await
+            }
+            (TokioStream::Unix(unix), _) => {
+                trace.enter("auth");
+                self.session(login, Watched::new(unix, trace, Expect::StartupAnswer), tokio_postgres::NoTls)
+                    .await
             }
         }
     }
 
-    async fn session<S, T>(&self, connection: Connection<'_>, stream: S, tls: T) -> Verdict
+    async fn session<S, T>(&self, login: Login<'_>, stream: S, tls: T) -> Verdict
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         T: TlsConnect<S>,
         T::Stream: Send + 'static,
     {
-        let Connection { config, trace, query, expect_role } = connection;
+        let Login { config, trace, query, expect_role } = login;
         let (client, connection) = match config.connect_raw(stream, tls).await {
             Ok(pair) => pair,
             Err(err) => return self.describe(&err),
@@ -394,7 +404,7 @@ fn first_value(
 }
 
 /// What a session needs besides the stream.
-struct Connection<'a> {
+struct Login<'a> {
     config: tokio_postgres::Config,
     trace: &'a Trace,
     query: Option<&'a str>,
@@ -409,6 +419,12 @@ struct Watched<S> {
     inner: S,
     trace: Trace,
     expect: Expect,
+}
+
+impl<S> Watched<S> {
+    fn new(inner: S, trace: &Trace, expect: Expect) -> Self {
+        Watched { inner, trace: trace.clone(), expect }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
