@@ -17,6 +17,7 @@ use crate::{
 /// also be set as PROBE_<NAME> in the environment (e.g. PROBE_TIMEOUT=2s).
 #[derive(Debug, Parser)]
 #[command(name = "probe", version, propagate_version = true, subcommand_required = true)]
+#[command(subcommand_value_name = "CHECK", subcommand_help_heading = "Checks")]
 #[command(
     after_help = "Exit status: 0 every target healthy, 1 unhealthy, 2 unreachable, 3 usage or configuration error."
 )]
@@ -28,6 +29,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Deadline for one attempt of one target, every phase included (resolve, connect, TLS,
     /// authentication, request, answer). The default fits Kubernetes' timeoutSeconds: 1.
