@@ -2,6 +2,7 @@
 //! right exit code, within the deadline plus a stated margin, naming the target and the fault.
 
 use std::{
+    os::unix::process::CommandExt,
     process::{Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -180,13 +181,19 @@ fn a_black_holed_address() {
 fn sigterm_and_sigint_end_a_probe_at_once() {
     let hole = sockets::black_hole();
     for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
-        let child = Command::new(env!("CARGO_BIN_EXE_probe"))
-            .args(["tcp", "--wait", "30s", "-t", "10s", &hole.addr.to_string()])
-            .env_clear()
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("probe");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_probe"));
+        command.args(["tcp", "--wait", "30s", "-t", "10s", &hole.addr.to_string()]);
+        command.env_clear().stdout(Stdio::null()).stderr(Stdio::null());
+        // As kubelet or a terminal starts it: a harness run as a background job hands its
+        // children SIGINT ignored, and an ignored signal stays ignored across exec.
+        // SAFETY: signal(2) with SIG_DFL is async-signal-safe and touches no memory of ours.
+        unsafe {
+            command.pre_exec(move || {
+                libc::signal(signal, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("probe");
         thread::sleep(Duration::from_millis(200));
         let sent = Instant::now();
         crate::support::process::signal(child.id(), signal);
