@@ -40,7 +40,7 @@ impl Config {
             Command::Postgres(args) => {
                 let file_password = args.password_file.as_deref().map(read_password_file).transpose()?;
                 let var = |name: &str| env::var(name).ok();
-                let env = PostgresEnv { var: &var, os_user: os_user() };
+                let env = PostgresEnv { var: &var, os_user: os_user(), passfile: passfile() };
                 ("postgres", check::postgres::targets(args, env, file_password)?)
             }
             Command::Redis(args) => {
@@ -78,6 +78,18 @@ fn ssl_cert_file(targets: &[String], tls_scheme: &str) -> Option<PathBuf> {
         target.get(..tls_scheme.len()).is_some_and(|scheme| scheme.eq_ignore_ascii_case(tls_scheme))
     });
     speaks_tls.then(|| env::var_os("SSL_CERT_FILE")).flatten().map(PathBuf::from)
+}
+
+/// The text of libpq's password file, PGPASSFILE or else ~/.pgpass, when it is there and, as
+/// libpq insists, readable by its owner only.
+fn passfile() -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = match env::var_os("PGPASSFILE") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env::var_os("HOME")?).join(".pgpass"),
+    };
+    let private = std::fs::metadata(&path).ok()?.permissions().mode() & 0o077 == 0;
+    private.then(|| std::fs::read_to_string(&path).ok()).flatten()
 }
 
 /// The name of the user running probe, as libpq finds it (the password database entry of the

@@ -144,6 +144,25 @@ fn md5_and_trust_logins() {
 }
 
 #[test]
+fn a_private_pgpass_file_is_read_as_libpq_reads_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let pg = Postgres::start();
+    let passfile = pg.dir.path().join("pgpass");
+    fs::write(&passfile, format!("# test\n127.0.0.1:{}:*:{APP_USER}:{APP_PASSWORD}\n", pg.port())).unwrap();
+    let target = format!("host=127.0.0.1 port={} user={APP_USER}", pg.port());
+    for (mode, code) in [(0o600, 0), (0o644, 1)] {
+        fs::set_permissions(&passfile, fs::Permissions::from_mode(mode)).unwrap();
+        let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+        result.code(code).hides(APP_PASSWORD);
+    }
+    let home = pg.dir.path().join("home");
+    fs::create_dir(&home).unwrap();
+    fs::copy(&passfile, home.join(".pgpass")).unwrap();
+    fs::set_permissions(home.join(".pgpass"), fs::Permissions::from_mode(0o600)).unwrap();
+    probe().env("HOME", &home).args(["postgres", &target]).run().says(0, ": ok: logged in as app to app (");
+}
+
+#[test]
 fn sqlstate_verdicts_for_databases_and_queries() {
     let pg = Postgres::start();
     let result = run(["postgres", &pg.url(APP_USER, APP_PASSWORD, "nosuchdb")]);

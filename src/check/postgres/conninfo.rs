@@ -211,23 +211,40 @@ pub fn label(text: &str) -> String {
     }
 }
 
-/// Completes `pairs` from the environment and libpq's defaults. `env` looks up a variable;
-/// `password_file` is --password-file's content; `os_user` the name of the user running probe.
+/// What libpq would read from outside the connection string.
+pub struct PostgresEnv<'a> {
+    /// Looks up an environment variable.
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    /// The name of the user running probe.
+    pub os_user: Option<String>,
+    /// The password file's text (PGPASSFILE, else ~/.pgpass), if it is there and private.
+    pub passfile: Option<String>,
+}
+
+/// Completes `pairs` from the environment and libpq's defaults. `password_file` is
+/// --password-file's content. The password comes from the settings, --password-file,
+/// PGPASSWORD, then the password file, in that order.
 pub fn settings(
     pairs: &[(String, String)],
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &PostgresEnv<'_>,
     password_file: Option<&Secret>,
-    os_user: Option<String>,
 ) -> Result<Settings, String> {
     let given = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let setting = |key: &str, var: &str| given(key).or_else(|| env(var)).filter(|v| !v.is_empty());
+    let setting = |key: &str, var: &str| given(key).or_else(|| (env.var)(var)).filter(|v| !v.is_empty());
 
-    let user = setting("user", "PGUSER").or(os_user).unwrap_or_else(|| "postgres".to_owned());
+    let user =
+        setting("user", "PGUSER").or_else(|| env.os_user.clone()).unwrap_or_else(|| "postgres".to_owned());
     let dbname = setting("dbname", "PGDATABASE").unwrap_or_else(|| user.clone());
+    let hosts =
+        hosts(setting("host", "PGHOST"), setting("hostaddr", "PGHOSTADDR"), setting("port", "PGPORT"))?;
     let password = given("password")
         .map(Secret::new)
         .or_else(|| password_file.cloned())
-        .or_else(|| env("PGPASSWORD").filter(|p| !p.is_empty()).map(Secret::new));
+        .or_else(|| (env.var)("PGPASSWORD").filter(|p| !p.is_empty()).map(Secret::new))
+        .or_else(|| {
+            let passfile = env.passfile.as_deref()?;
+            hosts.first().and_then(|host| passfile_password(passfile, host, &dbname, &user))
+        });
     let sslmode = match setting("sslmode", "PGSSLMODE").as_deref() {
         None | Some("prefer") => SslMode::Prefer,
         Some("disable") => SslMode::Disable,
@@ -241,8 +258,6 @@ pub fn settings(
             ));
         }
     };
-    let hosts =
-        hosts(setting("host", "PGHOST"), setting("hostaddr", "PGHOSTADDR"), setting("port", "PGPORT"))?;
     Ok(Settings {
         hosts,
         user,
@@ -255,6 +270,40 @@ pub fn settings(
         application_name: setting("application_name", "PGAPPNAME").unwrap_or_else(|| "probe".to_owned()),
         options: setting("options", "PGOPTIONS"),
     })
+}
+
+/// The password of the first line of a `.pgpass` file matching `host:port:database:user`
+/// (`*` matches anything; `\:` and `\\` escape). As libpq, a socket in the default directory
+/// is looked up as `localhost`. Only the first host of a list is looked up.
+fn passfile_password(text: &str, host: &Host, dbname: &str, user: &str) -> Option<Secret> {
+    let (host, port) = match host {
+        Host::Tcp { name, port, .. } => (name.clone(), *port),
+        Host::Unix { dir, port } if dir == Path::new("/var/run/postgresql") => {
+            ("localhost".to_owned(), *port)
+        }
+        Host::Unix { dir, port } => (dir.display().to_string(), *port),
+    };
+    let wanted = [host.as_str(), &port.to_string(), dbname, user];
+    text.lines().filter(|line| !line.trim_start().starts_with('#')).find_map(|line| {
+        let fields = passfile_fields(line);
+        let matches = fields.len() == 5
+            && wanted.iter().zip(&fields).all(|(want, field)| field == "*" || field == want);
+        matches.then(|| Secret::new(fields[4].clone()))
+    })
+}
+
+/// A `.pgpass` line's colon-separated fields, with backslash escapes undone.
+fn passfile_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields.last_mut().expect("a field").extend(chars.next()),
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().expect("a field").push(c),
+        }
+    }
+    fields
 }
 
 /// libpq's host, hostaddr and port lists: one port for all hosts, or one per host. With no
@@ -382,7 +431,25 @@ mod tests {
     fn settings_from(text: &str, env: &[(&str, &str)]) -> Result<Settings, String> {
         let env: Vec<(String, String)> = kv(env);
         let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        settings(&pairs(text), &lookup, None, Some("osuser".to_owned()))
+        let passfile =
+            Some("# comment\nother:*:*:*:nope\ndb:5432:*:app:from-pgpass\n*:*:*:*:fallback\n".to_owned());
+        settings(
+            &pairs(text),
+            &PostgresEnv { var: &lookup, os_user: Some("osuser".to_owned()), passfile },
+            None,
+        )
+    }
+
+    #[test]
+    fn the_password_file_is_the_last_resort() {
+        let password = |text: &str, env: &[(&str, &str)]| {
+            settings_from(text, env).unwrap().password.map(|p| p.expose().to_owned())
+        };
+        assert_eq!(password("host=db user=app", &[]).as_deref(), Some("from-pgpass"));
+        assert_eq!(password("host=db port=6000 user=app", &[]).as_deref(), Some("fallback"));
+        assert_eq!(password("host=db user=app", &[("PGPASSWORD", "env")]).as_deref(), Some("env"));
+        assert_eq!(password("host=db user=app password=given", &[]).as_deref(), Some("given"));
+        assert_eq!(passfile_fields(r"h\:1:5432:d:u:pa\\ss:word"), ["h:1", "5432", "d", "u", r"pa\ss:word"]);
     }
 
     #[test]
@@ -447,7 +514,8 @@ mod properties {
                 Err(why) => prop_assert!(!why.is_empty() && !why.contains('\n')),
                 Ok(pairs) => {
                     let lookup = |_: &str| None;
-                    if let Err(why) = settings(&pairs, &lookup, None, None) {
+                    let env = PostgresEnv { var: &lookup, os_user: None, passfile: Some(text.clone()) };
+                    if let Err(why) = settings(&pairs, &env, None) {
                         prop_assert!(!why.is_empty());
                     }
                 }

@@ -33,11 +33,7 @@ use crate::{
     trace::Trace,
 };
 
-/// What `probe postgres` needs from outside the command line.
-pub struct PostgresEnv<'a> {
-    pub var: &'a dyn Fn(&str) -> Option<String>,
-    pub os_user: Option<String>,
-}
+pub use self::conninfo::PostgresEnv;
 
 pub fn targets(
     args: PostgresArgs,
@@ -56,9 +52,7 @@ pub fn targets(
             let shown = conninfo::label(text);
             let pairs = if text.is_empty() { Ok(Vec::new()) } else { conninfo::parse(text) };
             let settings = pairs
-                .and_then(|pairs| {
-                    conninfo::settings(&pairs, env.var, password_file.as_ref(), env.os_user.clone())
-                })
+                .and_then(|pairs| conninfo::settings(&pairs, &env, password_file.as_ref()))
                 .map_err(|why| anyhow::anyhow!("'{shown}': {why}"))?;
             let tls = tls_config(&settings)?;
             let label = if text.is_empty() { describe_settings(&settings) } else { shown };
