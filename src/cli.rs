@@ -62,8 +62,22 @@ pub struct GlobalArgs {
     pub json: bool,
 }
 
+// Parsed once per run: boxing the checks to keep this enum small would gain nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Check(CheckArgs),
+    /// Print a shell completion script: `probe completions bash > /etc/bash_completion.d/probe`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// The checks: each one is a subcommand with its own options.
+#[derive(Debug, Subcommand)]
+pub enum CheckArgs {
     /// Healthy when a TCP connection opens.
     Tcp(TcpArgs),
     /// Healthy when the final HTTP status is 200-399 (kubelet's httpGet rules).
@@ -72,11 +86,6 @@ pub enum Command {
     Postgres(PostgresArgs),
     /// Healthy when Redis answers PING with PONG.
     Redis(RedisArgs),
-    /// Print a shell completion script: `probe completions bash > /etc/bash_completion.d/probe`.
-    Completions {
-        #[arg(value_enum)]
-        shell: Shell,
-    },
 }
 
 #[derive(Debug, Args)]

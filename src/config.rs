@@ -6,7 +6,7 @@ use std::{env, path::PathBuf, time::Duration};
 use crate::{
     check::{self, Target},
     check::{postgres::PostgresEnv, redis::RedisEnv},
-    cli::{Cli, Command},
+    cli::{CheckArgs, GlobalArgs},
     secret::{Secret, read_password_file},
     tls::Tls,
 };
@@ -29,21 +29,20 @@ pub enum Output {
 }
 
 impl Config {
-    pub fn from_cli(cli: Cli) -> anyhow::Result<Self> {
-        let global = cli.global;
-        let (check, targets) = match cli.command {
-            Command::Tcp(args) => ("tcp", check::tcp::targets(args)),
-            Command::Http(args) => {
+    pub fn new(global: GlobalArgs, check: CheckArgs) -> anyhow::Result<Self> {
+        let (check, targets) = match check {
+            CheckArgs::Tcp(args) => ("tcp", check::tcp::targets(args)),
+            CheckArgs::Http(args) => {
                 let tls = Tls::load(&args.tls, ssl_cert_file(&args.targets, "https://"))?;
                 ("http", check::http::targets(args, tls)?)
             }
-            Command::Postgres(args) => {
+            CheckArgs::Postgres(args) => {
                 let file_password = args.password_file.as_deref().map(read_password_file).transpose()?;
                 let var = |name: &str| env::var(name).ok();
                 let env = PostgresEnv { var: &var, os_user: os_user(), passfile: passfile() };
                 ("postgres", check::postgres::targets(args, env, file_password)?)
             }
-            Command::Redis(args) => {
+            CheckArgs::Redis(args) => {
                 let file_password = args.password_file.as_deref().map(read_password_file).transpose()?;
                 let env = RedisEnv {
                     url: env::var("REDIS_URL").ok().filter(|url| !url.is_empty()),
@@ -53,7 +52,6 @@ impl Config {
                 let tls = Tls::load(&args.tls, ssl_cert_file(&urls, "rediss://"))?;
                 ("redis", check::redis::targets(args, tls, env, file_password)?)
             }
-            Command::Completions { .. } => unreachable!("main prints completions without a config"),
         };
         let output = match (global.quiet, global.json) {
             (true, _) => Output::Quiet,

@@ -47,10 +47,11 @@ fn run() -> anyhow::Result<ExitStatus> {
         }
         Err(err) => return Err(cli::one_line(&err)),
     };
-    if let Command::Completions { shell } = cli.command {
-        return Ok(docs::completions(shell));
-    }
-    let config = Config::from_cli(cli)?;
+    let check = match cli.command {
+        Command::Check(check) => check,
+        Command::Completions { shell } => return Ok(docs::completions(shell)),
+    };
+    let config = Config::new(cli.global, check)?;
     let outcomes = run::all(&config);
     report::finish(&config, &outcomes);
     Ok(ExitStatus::worst(outcomes.iter().map(|o| o.verdict.status)))

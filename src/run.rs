@@ -49,7 +49,9 @@ pub fn all(config: &Config) -> Vec<Outcome> {
 fn until_done(config: &Config, target: &Target, wait_until: Option<Instant>) -> Outcome {
     let started = Instant::now();
     let mut last_reported: Option<Verdict> = None;
-    for attempts in 1.. {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
         let cap = if attempts == 1 { None } else { wait_until };
         let outcome = attempt(config, target, cap, attempts, started);
         let Some(wait_until) = wait_until else { return outcome };
@@ -62,7 +64,6 @@ fn until_done(config: &Config, target: &Target, wait_until: Option<Instant>) -> 
         }
         thread::sleep(config.interval);
     }
-    unreachable!("the attempt loop only ends by returning")
 }
 
 fn attempt(

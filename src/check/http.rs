@@ -114,9 +114,10 @@ fn parse_url(text: &str) -> anyhow::Result<(Uri, Option<HeaderValue>)> {
 
 impl Check for Http {
     fn attempt(&self, deadline: Deadline, trace: &Trace) -> Verdict {
-        let agent = self.agent(deadline, trace);
+        let agent = self.agent(trace);
         let mut url = self.url.clone();
-        for redirects in 0.. {
+        let mut redirects = 0;
+        loop {
             let response = match self.send(&agent, &url, deadline) {
                 Ok(response) => response,
                 Err(err) => return Verdict::unreachable(describe(&err, &url)),
@@ -126,10 +127,12 @@ impl Check for Http {
             match next {
                 Some(next) if same_host(&next, &url) => {
                     if redirects == MAX_REDIRECTS {
+                        let last = redact_url(&next.to_string());
                         return Verdict::unhealthy(format!(
-                            "more than {MAX_REDIRECTS} redirects, last to {next}"
+                            "more than {MAX_REDIRECTS} redirects, last to {last}"
                         ));
                     }
+                    redirects += 1;
                     url = next;
                 }
                 Some(elsewhere) => {
@@ -140,21 +143,19 @@ impl Check for Http {
                 None => return self.judge(response, redirects, None, trace),
             }
         }
-        unreachable!("the redirect loop only ends by returning")
     }
 }
 
 impl Http {
-    /// An agent for one attempt: its timeouts end with the deadline, and its resolver and
-    /// connectors mark the phases in `trace`.
-    fn agent(&self, deadline: Deadline, trace: &Trace) -> Agent {
+    /// An agent for one attempt, whose resolver and connectors mark the phases in `trace`.
+    /// Each request's timeout is the time left then (see `send`), redirects included.
+    fn agent(&self, trace: &Trace) -> Agent {
         let config = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_idle_connections(0)
             .proxy(None)
             .user_agent(concat!("probe/", env!("CARGO_PKG_VERSION")))
-            .timeout_global(Some(deadline.socket_timeout()))
             // ureq zeroes 128 KiB buffers each way by default, a third of a probe's instructions;
             // a health check's request is small, and 32 KiB of answer headers is plenty. The input
             // buffer must be larger than the header cap, or ureq reads a full buffer as the end.

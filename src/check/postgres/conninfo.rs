@@ -294,15 +294,17 @@ fn passfile_password(text: &str, host: &Host, dbname: &str, user: &str) -> Optio
 
 /// A `.pgpass` line's colon-separated fields, with backslash escapes undone.
 fn passfile_fields(line: &str) -> Vec<String> {
-    let mut fields = vec![String::new()];
+    let (mut fields, mut field) = (Vec::new(), String::new());
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => fields.last_mut().expect("a field").extend(chars.next()),
-            ':' if fields.len() < 5 => fields.push(String::new()),
-            c => fields.last_mut().expect("a field").push(c),
+            '\\' => field.extend(chars.next()),
+            // The password, the fifth field, may hold unescaped colons.
+            ':' if fields.len() < 4 => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
         }
     }
+    fields.push(field);
     fields
 }
 
