@@ -39,7 +39,7 @@ impl Config {
             CheckArgs::Postgres(args) => {
                 let file_password = args.password_file.as_deref().map(read_password_file).transpose()?;
                 let var = |name: &str| env::var(name).ok();
-                let env = PostgresEnv { var: &var, os_user: os_user(), passfile: passfile() };
+                let env = PostgresEnv { var: &var, os_user: &os_user, passfile: &passfile };
                 ("postgres", check::postgres::targets(args, env, file_password)?)
             }
             CheckArgs::Redis(args) => {

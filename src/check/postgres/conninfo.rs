@@ -215,10 +215,11 @@ pub fn label(text: &str) -> String {
 pub struct PostgresEnv<'a> {
     /// Looks up an environment variable.
     pub var: &'a dyn Fn(&str) -> Option<String>,
-    /// The name of the user running probe.
-    pub os_user: Option<String>,
-    /// The password file's text (PGPASSFILE, else ~/.pgpass), if it is there and private.
-    pub passfile: Option<String>,
+    /// The name of the user running probe; asked only when no user is given.
+    pub os_user: &'a dyn Fn() -> Option<String>,
+    /// The password file's text (PGPASSFILE, else ~/.pgpass), if it is there and private;
+    /// read only when no other password is given.
+    pub passfile: &'a dyn Fn() -> Option<String>,
 }
 
 /// Completes `pairs` from the environment and libpq's defaults. `password_file` is
@@ -232,8 +233,7 @@ pub fn settings(
     let given = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let setting = |key: &str, var: &str| given(key).or_else(|| (env.var)(var)).filter(|v| !v.is_empty());
 
-    let user =
-        setting("user", "PGUSER").or_else(|| env.os_user.clone()).unwrap_or_else(|| "postgres".to_owned());
+    let user = setting("user", "PGUSER").or_else(env.os_user).unwrap_or_else(|| "postgres".to_owned());
     let dbname = setting("dbname", "PGDATABASE").unwrap_or_else(|| user.clone());
     let hosts =
         hosts(setting("host", "PGHOST"), setting("hostaddr", "PGHOSTADDR"), setting("port", "PGPORT"))?;
@@ -242,8 +242,8 @@ pub fn settings(
         .or_else(|| password_file.cloned())
         .or_else(|| (env.var)("PGPASSWORD").filter(|p| !p.is_empty()).map(Secret::new))
         .or_else(|| {
-            let passfile = env.passfile.as_deref()?;
-            hosts.first().and_then(|host| passfile_password(passfile, host, &dbname, &user))
+            let passfile = (env.passfile)()?;
+            hosts.first().and_then(|host| passfile_password(&passfile, host, &dbname, &user))
         });
     let sslmode = match setting("sslmode", "PGSSLMODE").as_deref() {
         None | Some("prefer") => SslMode::Prefer,
@@ -434,12 +434,9 @@ mod tests {
         let env: Vec<(String, String)> = kv(env);
         let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let passfile =
-            Some("# comment\nother:*:*:*:nope\ndb:5432:*:app:from-pgpass\n*:*:*:*:fallback\n".to_owned());
-        settings(
-            &pairs(text),
-            &PostgresEnv { var: &lookup, os_user: Some("osuser".to_owned()), passfile },
-            None,
-        )
+            || Some("# comment\nother:*:*:*:nope\ndb:5432:*:app:from-pgpass\n*:*:*:*:fallback\n".to_owned());
+        let os_user = || Some("osuser".to_owned());
+        settings(&pairs(text), &PostgresEnv { var: &lookup, os_user: &os_user, passfile: &passfile }, None)
     }
 
     #[test]
@@ -516,7 +513,8 @@ mod properties {
                 Err(why) => prop_assert!(!why.is_empty() && !why.contains('\n')),
                 Ok(pairs) => {
                     let lookup = |_: &str| None;
-                    let env = PostgresEnv { var: &lookup, os_user: None, passfile: Some(text.clone()) };
+                    let passfile = || Some(text.clone());
+                    let env = PostgresEnv { var: &lookup, os_user: &|| None, passfile: &passfile };
                     if let Err(why) = settings(&pairs, &env, None) {
                         prop_assert!(!why.is_empty());
                     }
