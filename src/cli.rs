@@ -1,14 +1,14 @@
-//! The command line, as clap definitions: every flag, its help text and its environment
-//! variable. Values parse themselves here; combining them into settings is `config`'s job.
+//! The command line: the global options and the list of checks (each check's own options live
+//! in its module under `check/`). Values parse themselves; combining them is `config`'s job.
 
-use std::{path::PathBuf, time::Duration};
+use std::{ffi::OsString, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 
 use crate::{
-    check::http::{Header, StatusSet},
+    check::{self, Target},
     duration,
-    net::HostPort,
+    env::Env,
 };
 
 /// One health check, one exit status: 0 healthy, 1 unhealthy, 2 unreachable, 3 usage error.
@@ -18,8 +18,20 @@ use crate::{
 #[derive(Debug, Parser)]
 #[command(name = "probe", version, propagate_version = true, subcommand_required = true)]
 #[command(subcommand_value_name = "CHECK", subcommand_help_heading = "Checks")]
+#[command(override_usage = "probe [OPTIONS] <CHECK> [CHECK OPTIONS] [TARGET]...")]
 #[command(
-    after_help = "Exit status: 0 every target healthy, 1 unhealthy, 2 unreachable, 3 usage or configuration error."
+    after_help = "Exit status: 0 every target healthy, 1 unhealthy, 2 unreachable, 3 usage or configuration error.",
+    after_long_help = "\
+Exit status: 0 every target healthy; 1 reached, but unhealthy; 2 unreachable (no usable answer); \
+3 usage or configuration error; 70 an internal error in probe (please report it). With several \
+targets, the highest code wins.
+
+Durations: 250ms, 2s, 1.5s, 1m30s, 1h, or a bare number of seconds (as in pod YAML).
+
+Environment: PROBE_TIMEOUT, PROBE_WAIT, PROBE_INTERVAL, PROBE_QUIET, PROBE_VERBOSE and \
+PROBE_JSON set the global options. Each check reads the variables its reference tool reads \
+(PG* for postgres, REDIS_URL and REDISCLI_AUTH for redis, SSL_CERT_FILE for TLS targets, …): \
+see 'probe CHECK --help' and the manual page probe-CHECK(1)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -41,9 +53,9 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, env = "PROBE_WAIT", value_name = "DUR", value_parser = duration::parse)]
     pub wait: Option<Duration>,
 
-    /// Pause between attempts with --wait.
+    /// Pause between attempts with --wait; at least 10ms, so a wait never spins.
     #[arg(long, global = true, env = "PROBE_INTERVAL", value_name = "DUR", default_value = "1s",
-          value_parser = duration::parse)]
+          value_parser = duration::parse_interval)]
     pub interval: Duration,
 
     /// Print nothing; the exit status says it all.
@@ -75,114 +87,6 @@ pub enum Command {
     },
 }
 
-/// The checks: each one is a subcommand with its own options.
-#[derive(Debug, Subcommand)]
-pub enum CheckArgs {
-    /// Healthy when a TCP connection opens.
-    Tcp(TcpArgs),
-    /// Healthy when the final HTTP status is 200-399 (kubelet's httpGet rules).
-    Http(HttpArgs),
-    /// Healthy when PostgreSQL accepts a login (and the query runs).
-    Postgres(PostgresArgs),
-    /// Healthy when Redis answers PING with PONG.
-    Redis(RedisArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct TcpArgs {
-    /// Where to connect: HOST:PORT, IPv6 as [::1]:5432. Several are checked at once.
-    #[arg(value_name = "HOST:PORT", required = true)]
-    pub targets: Vec<HostPort>,
-}
-
-#[derive(Debug, Args)]
-pub struct HttpArgs {
-    /// http:// or https:// URL. Several are checked at once.
-    #[arg(value_name = "URL", required = true)]
-    pub targets: Vec<String>,
-
-    /// Request method.
-    #[arg(long, value_enum, ignore_case = true, default_value_t = Method::Get)]
-    pub method: Method,
-
-    /// Extra request header, 'Name: value'; repeatable. A Host header given here is the one sent.
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<Header>,
-
-    /// Healthy status codes instead of 200-399, e.g. 200 or 200-299,304.
-    #[arg(long, value_name = "LIST")]
-    pub status: Option<StatusSet>,
-
-    /// Healthy only if the body contains TEXT (only then is the body read, up to a cap).
-    #[arg(long, value_name = "TEXT")]
-    pub body_contains: Option<String>,
-
-    /// Healthy only if the body matches the regular expression RE.
-    #[arg(long, value_name = "RE")]
-    pub body_regex: Option<regex_lite::Regex>,
-
-    #[command(flatten)]
-    pub tls: TlsArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Method {
-    Get,
-    Head,
-}
-
-#[derive(Debug, Args)]
-pub struct PostgresArgs {
-    /// postgres:// URL or "key=value ..." conninfo; with none, the PG* environment variables.
-    #[arg(value_name = "URL|CONNINFO")]
-    pub targets: Vec<String>,
-
-    /// Run this SQL after connecting; an SQL error is unhealthy.
-    #[arg(long, value_name = "SQL", conflicts_with = "ping")]
-    pub query: Option<String>,
-
-    /// Healthy only on a server in this role (from pg_is_in_recovery()).
-    #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "ping")]
-    pub expect_role: Option<PostgresRole>,
-
-    /// pg_isready's check: no credentials needed, only whether the server accepts connections.
-    #[arg(long)]
-    pub ping: bool,
-
-    /// Read the password from FILE (a trailing newline is ignored).
-    #[arg(long, value_name = "FILE")]
-    pub password_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PostgresRole {
-    Primary,
-    Replica,
-}
-
-#[derive(Debug, Args)]
-pub struct RedisArgs {
-    /// redis://[user[:password]@]host[:port][/db], rediss:// (TLS) or unix:///path; with none,
-    /// REDIS_URL, else redis://127.0.0.1:6379.
-    #[arg(value_name = "URL")]
-    pub targets: Vec<String>,
-
-    /// Read the password from FILE (a trailing newline is ignored); REDISCLI_AUTH also works.
-    #[arg(long, value_name = "FILE")]
-    pub password_file: Option<PathBuf>,
-
-    /// Healthy only on a server in this role (from ROLE).
-    #[arg(long, value_enum, value_name = "ROLE")]
-    pub expect_role: Option<RedisRole>,
-
-    /// For liveness probes: a server answering LOADING or MASTERDOWN is alive, hence healthy.
-    #[arg(long)]
-    pub alive: bool,
-
-    #[command(flatten)]
-    pub tls: TlsArgs,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
     Bash,
@@ -190,37 +94,81 @@ pub enum Shell {
     Fish,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RedisRole {
-    Master,
-    Replica,
+/// Declares the list of checks: each one a subcommand, a cargo feature of the same name, and a
+/// module under `check/` whose `Args` are its options and build its targets.
+macro_rules! checks {
+    ($($(#[$about:meta])* $name:literal => $variant:ident($module:ident),)+) => {
+        /// The checks this build has: each one is a subcommand with its own options.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(Debug, Subcommand)]
+        pub enum CheckArgs {
+            $($(#[$about])* #[cfg(feature = $name)] $variant(check::$module::Args),)+
+        }
+
+        /// Every check's name, whether or not this build has it.
+        pub const ALL_CHECKS: &[&str] = &[$($name),+];
+
+        impl CheckArgs {
+            /// The check's name as printed: `tcp`, `http`, ….
+            pub fn name(&self) -> &'static str {
+                match *self {
+                    $(#[cfg(feature = $name)] Self::$variant(_) => $name,)+
+                }
+            }
+
+            /// The targets to check, with every setting validated.
+            pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
+                match self {
+                    $(#[cfg(feature = $name)] Self::$variant(args) => args.targets(env),)+
+                }
+            }
+        }
+    };
 }
 
-/// TLS settings shared by the checks that speak TLS.
-#[derive(Debug, Args)]
-pub struct TlsArgs {
-    /// Trust the certificate authorities in this PEM file instead of the bundled Mozilla roots.
-    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
-    pub cacert: Option<PathBuf>,
-
-    /// Client certificate (PEM) for mutual TLS; needs --key.
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-
-    /// Private key (PEM) of --cert.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-
-    /// Do not verify the server's certificate (kubelet's HTTPS probes never do).
-    #[arg(long)]
-    pub insecure: bool,
+checks! {
+    /// Healthy when a TCP connection opens.
+    "tcp" => Tcp(tcp),
+    /// Healthy when the final HTTP status is 200-399 (kubelet's httpGet rules).
+    "http" => Http(http),
+    /// Healthy when PostgreSQL accepts a login (and the query runs).
+    "postgres" => Postgres(postgres),
+    /// Healthy when Redis answers PING with PONG.
+    "redis" => Redis(redis),
 }
 
-/// A clap error as one line: the complaint and its tip, without the usage block.
-pub fn one_line(err: &clap::Error) -> anyhow::Error {
-    use clap::error::ErrorKind::{DisplayHelpOnMissingArgumentOrSubcommand, MissingSubcommand};
-    if matches!(err.kind(), MissingSubcommand | DisplayHelpOnMissingArgumentOrSubcommand) {
-        return anyhow::anyhow!("name a check: tcp, http, postgres or redis; see 'probe --help'");
+#[cfg(not(any(feature = "tcp", feature = "http", feature = "postgres", feature = "redis")))]
+compile_error!("probe needs at least one check: enable one of its features (tcp, http, postgres, redis, …)");
+
+/// A clap error as one line: the complaint and its tip, without the usage block, pointing to
+/// the help that lists the options concerned (that of the check named in `args`, if any). A bad value that came from a `PROBE_*` variable
+/// is named as that variable, since the command line the user reads does not show it.
+pub fn one_line(err: &clap::Error, args: &[OsString], env: &dyn Env) -> anyhow::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let built: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|command| command.get_name().to_owned())
+        .filter(|name| ALL_CHECKS.contains(&name.as_str()))
+        .collect();
+    let context = |kind| match err.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    match err.kind() {
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            return anyhow::anyhow!("name a check: {}; see 'probe --help'", built.join(", "));
+        }
+        ErrorKind::InvalidSubcommand => {
+            if let Some(name) =
+                context(ContextKind::InvalidSubcommand).filter(|name| ALL_CHECKS.contains(name))
+            {
+                return anyhow::anyhow!(
+                    "this probe was built without the '{name}' check; it has: {}",
+                    built.join(", ")
+                );
+            }
+        }
+        _ => {}
     }
     let rendered = err.render().to_string();
     let mut message = String::new();
@@ -235,13 +183,68 @@ pub fn one_line(err: &clap::Error) -> anyhow::Error {
             None => message.push_str(&format!(" {line}")),
         }
     }
-    anyhow::anyhow!("{message}; see 'probe --help'")
+    if let (Some(arg), Some(value)) = (context(ContextKind::InvalidArg), context(ContextKind::InvalidValue))
+        && let Some(variable) = variable_of(arg).filter(|name| env.var(name).as_deref() == Some(value))
+        && !args.iter().skip(1).any(|given| given.to_str().is_some_and(|given| names_flag(given, arg)))
+    {
+        message = message.replace(&format!("'{arg}'"), &format!("{variable} ({})", flag_of(arg)));
+    }
+    let check = args.iter().find_map(|arg| built.iter().find(|name| arg.to_str() == Some(name.as_str())));
+    match check {
+        Some(check) => anyhow::anyhow!("{message}; see 'probe {check} --help'"),
+        None => anyhow::anyhow!("{message}; see 'probe --help'"),
+    }
+}
+
+/// `--timeout` of `--timeout <DUR>`.
+fn flag_of(arg: &str) -> &str {
+    arg.split_whitespace().next().unwrap_or(arg)
+}
+
+/// True when the command-line word `given` sets the argument `arg` (`--timeout <DUR>`): as
+/// `--timeout`, `--timeout=…`, or its short form, alone or in a cluster (`-t`, `-qt`, `-t2s`).
+fn names_flag(given: &str, arg: &str) -> bool {
+    let long = flag_of(arg);
+    if given == long || given.strip_prefix(long).is_some_and(|rest| rest.starts_with('=')) {
+        return true;
+    }
+    let command = Cli::command();
+    let short = long
+        .strip_prefix("--")
+        .and_then(|long| command.get_arguments().find(|candidate| candidate.get_long() == Some(long)))
+        .and_then(|found| found.get_short());
+    match (short, given.strip_prefix('-')) {
+        (Some(short), Some(cluster)) if !cluster.starts_with('-') => cluster.contains(short),
+        _ => false,
+    }
+}
+
+/// The environment variable an argument can also come from, such as PROBE_TIMEOUT.
+fn variable_of(arg: &str) -> Option<String> {
+    let long = flag_of(arg).strip_prefix("--")?;
+    let command = Cli::command();
+    let found = command.get_arguments().find(|candidate| candidate.get_long() == Some(long))?;
+    Some(found.get_env()?.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+
+    /// An environment holding only the given variables.
+    pub struct Vars(pub &'static [(&'static str, &'static str)]);
+
+    impl Env for Vars {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_string())
+        }
+    }
+
+    fn line(args: &[&str], env: &dyn Env) -> String {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let err = Cli::try_parse_from(&args).unwrap_err();
+        one_line(&err, &args, env).to_string()
+    }
 
     #[test]
     fn the_command_line_is_consistent() {
@@ -249,15 +252,28 @@ mod tests {
     }
 
     #[test]
-    fn usage_errors_fit_on_one_line() {
-        let err = Cli::try_parse_from(["probe", "tcp", "--tiemout", "1s", "db:1"]).unwrap_err();
-        let line = one_line(&err).to_string();
+    fn usage_errors_fit_on_one_line_and_point_to_the_right_help() {
+        let line = line(&["probe", "tcp", "--tiemout", "1s", "db:1"], &Vars(&[]));
         assert!(!line.contains('\n'), "{line}");
         assert!(line.starts_with("unexpected argument '--tiemout' found"), "{line}");
-        assert!(line.contains("(tip: a similar argument exists: '--timeout')"), "{line}");
-        let err = Cli::try_parse_from(["probe", "tcp"]).unwrap_err();
-        let line = one_line(&err).to_string();
+        assert!(
+            line.ends_with("(tip: a similar argument exists: '--timeout'); see 'probe tcp --help'"),
+            "{line}"
+        );
+        let line = self::line(&["probe", "tcp"], &Vars(&[]));
         assert!(line.contains("not provided: <HOST:PORT>..."), "{line}");
+        let line = self::line(&["probe", "-q"], &Vars(&[]));
+        assert!(line.starts_with("name a check: tcp, "), "{line}");
+        assert!(line.ends_with("; see 'probe --help'"), "{line}");
+    }
+
+    #[test]
+    fn a_bad_value_given_as_a_flag_is_named_as_the_flag() {
+        // The variable's case is in tests/it/cli.rs: clap reads the process's own environment.
+        let line = line(&["probe", "-t", "2x", "tcp", "db:1"], &Vars(&[("PROBE_TIMEOUT", "2x")]));
+        assert!(line.starts_with("invalid value '2x' for '--timeout <DUR>'"), "{line}");
+        assert!(names_flag("-qt", "--timeout <DUR>") && names_flag("--timeout=2x", "--timeout <DUR>"));
+        assert!(!names_flag("--timeouts", "--timeout <DUR>") && !names_flag("-q", "--timeout <DUR>"));
     }
 }
 
@@ -265,16 +281,16 @@ mod tests {
 mod properties {
     use proptest::prelude::*;
 
-    use super::*;
+    use super::{tests::Vars, *};
 
     proptest! {
         #[test]
         fn any_arguments_give_one_line_or_a_command(args in proptest::collection::vec("[ -~]{0,12}", 0..6)) {
-            let argv = std::iter::once("probe".to_owned()).chain(args);
-            if let Err(err) = Cli::try_parse_from(argv)
+            let argv: Vec<OsString> = std::iter::once("probe".to_owned()).chain(args).map(OsString::from).collect();
+            if let Err(err) = Cli::try_parse_from(&argv)
                 && err.use_stderr()
             {
-                prop_assert!(!one_line(&err).to_string().contains('\n'));
+                prop_assert!(!one_line(&err, &argv, &Vars(&[])).to_string().contains('\n'));
             }
         }
     }

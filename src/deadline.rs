@@ -18,16 +18,29 @@ use crate::{
 #[derive(Clone, Copy, Debug)]
 pub struct Deadline {
     at: Instant,
+    /// The timeout as the user set it (`-t`), for messages.
     budget: Duration,
+    /// The wait this attempt was cut short by, if the wait ends before the timeout would.
+    cut_by: Option<Wait>,
+}
+
+/// Wait mode's own deadline: when it ends, and how long it was set to (`--wait`).
+#[derive(Clone, Copy, Debug)]
+pub struct Wait {
+    pub until: Instant,
+    pub length: Duration,
 }
 
 impl Deadline {
-    /// A deadline `budget` from now, but never later than `cap` (the end of a wait).
-    pub fn new(budget: Duration, cap: Option<Instant>) -> Self {
+    /// A deadline `budget` from now, but never later than the end of `wait`: the wait bounds
+    /// the whole run, first attempt included, as a CI step's own timeout would.
+    pub fn new(budget: Duration, wait: Option<Wait>) -> Self {
         let now = Instant::now();
         let at = now + budget;
-        let at = cap.map_or(at, |cap| at.min(cap.max(now)));
-        Self { at, budget: at - now }
+        match wait {
+            Some(wait) if wait.until < at => Self { at: wait.until.max(now), budget, cut_by: Some(wait) },
+            _ => Self { at, budget, cut_by: None },
+        }
     }
 
     /// Time left; zero once passed.
@@ -58,9 +71,14 @@ impl Deadline {
         let verdict = match spawned {
             Err(err) => Verdict::unreachable(format!("cannot start the attempt: {err}")),
             Ok(_) => match receive.recv_timeout(self.remaining()) {
-                // A failure that comes in as the deadline passes is the deadline's doing (a
-                // socket timeout set to the time left), whatever words the library chose.
-                Ok(verdict) if verdict.status == Status::Unreachable && self.remaining().is_zero() => {
+                // A failure that comes in as the timeout passes is the timeout's doing (a socket
+                // timeout set to the time left), whatever words the library chose. An attempt cut
+                // short by the end of a wait keeps the failure it met: that is the news.
+                Ok(verdict)
+                    if verdict.status == Status::Unreachable
+                        && self.remaining().is_zero()
+                        && self.cut_by.is_none() =>
+                {
                     self.timed_out(&trace)
                 }
                 Ok(verdict) => verdict,
@@ -73,7 +91,10 @@ impl Deadline {
     /// The verdict for an attempt the deadline ended, naming the phase it was in.
     pub fn timed_out(&self, trace: &Trace) -> Verdict {
         let during = trace.latest().map(|phase| format!(" during {phase}")).unwrap_or_default();
-        Verdict::unreachable(format!("timed out after {}{during}", duration::setting(self.budget)))
+        Verdict::unreachable(match self.cut_by {
+            Some(wait) => format!("the wait of {} ran out{during}", duration::setting(wait.length)),
+            None => format!("timed out after {}{during}", duration::setting(self.budget)),
+        })
     }
 }
 
@@ -82,15 +103,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cap_shortens_the_budget_but_never_below_zero() {
-        let soon = Instant::now() + Duration::from_millis(100);
-        assert!(Deadline::new(Duration::from_secs(5), Some(soon)).budget <= Duration::from_millis(100));
-        let past = Instant::now() - Duration::from_secs(1);
+    fn a_wait_shortens_the_attempt_but_never_below_zero() {
+        let length = Duration::from_secs(1);
+        let soon = Wait { until: Instant::now() + Duration::from_millis(100), length };
+        assert!(Deadline::new(Duration::from_secs(5), Some(soon)).remaining() <= Duration::from_millis(100));
+        let later = Wait { until: Instant::now() + Duration::from_secs(60), length };
+        assert!(Deadline::new(Duration::from_secs(5), Some(later)).cut_by.is_none());
+        let past = Wait { until: Instant::now() - Duration::from_secs(1), length };
         assert_eq!(Deadline::new(Duration::from_secs(5), Some(past)).remaining(), Duration::ZERO);
         assert_eq!(
             Deadline::new(Duration::from_secs(5), Some(past)).socket_timeout(),
             Duration::from_millis(1)
         );
+    }
+
+    #[test]
+    fn an_attempt_cut_by_the_wait_keeps_its_own_failure_or_blames_the_wait() {
+        let wait = Wait { until: Instant::now() + Duration::from_millis(30), length: Duration::from_secs(2) };
+        let (verdict, _) = Deadline::new(Duration::from_secs(5), Some(wait)).enforce(|_| {
+            thread::sleep(Duration::from_millis(40));
+            Verdict::unreachable("connection refused")
+        });
+        // The failure lands after the wait's end, but the guard saw the wait end first.
+        assert_eq!(verdict, Verdict::unreachable("the wait of 2s ran out"));
+        let wait = Wait { until: Instant::now(), length: Duration::from_secs(2) };
+        let deadline = Deadline::new(Duration::from_secs(5), Some(wait));
+        assert_eq!(deadline.timed_out(&Trace::default()), Verdict::unreachable("the wait of 2s ran out"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The documentation probe carries for the places it is installed: shell completions generated
-//! from the command line's own definitions. The manual page, generated from the same
-//! definitions, is `doc/probe.1`; a test keeps it current.
+//! from the command line's own definitions. The manual pages, generated from the same
+//! definitions, are `doc/probe.1` and one `doc/probe-CHECK.1` per check; a test keeps them current.
 
 use std::io;
 
@@ -26,18 +26,33 @@ pub fn completions(shell: Shell) -> ExitStatus {
 mod tests {
     use super::*;
 
-    /// Renders the manual page; when `doc/probe.1` differs, rewrites it and fails, so the change
-    /// shows in the diff and the next run passes.
+    /// Renders the manual pages; when `doc/` differs, rewrites it and fails, so the change shows
+    /// in the diff and the next run passes.
     #[test]
-    fn the_manual_page_is_current() {
-        let mut page = Vec::new();
-        clap_mangen::Man::new(Cli::command()).render(&mut page).expect("render");
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/probe.1");
-        let current = std::fs::read(&path).unwrap_or_default();
-        if current != page {
-            std::fs::create_dir_all(path.parent().expect("doc/")).expect("mkdir doc");
-            std::fs::write(&path, &page).expect("write doc/probe.1");
-            panic!("doc/probe.1 was out of date and has been regenerated: commit it");
+    fn the_manual_pages_are_current() {
+        let rendered = tempfile::tempdir().expect("temp dir");
+        clap_mangen::generate_to(Cli::command(), rendered.path()).expect("render");
+        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("doc");
+        let pages = |dir: &std::path::Path| -> std::collections::BTreeMap<String, Vec<u8>> {
+            std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "1"))
+                .map(|entry| {
+                    (entry.file_name().to_string_lossy().into_owned(), std::fs::read(entry.path()).unwrap())
+                })
+                .collect()
+        };
+        let (wanted, current) = (pages(rendered.path()), pages(&doc));
+        if wanted != current {
+            for stale in current.keys().filter(|name| !wanted.contains_key(*name)) {
+                std::fs::remove_file(doc.join(stale)).expect("remove a stale page");
+            }
+            for (name, page) in &wanted {
+                std::fs::write(doc.join(name), page).expect("write a page");
+            }
+            panic!("doc/*.1 were out of date and have been regenerated: commit them");
         }
     }
 }

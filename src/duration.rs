@@ -41,6 +41,15 @@ pub fn parse_positive(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Like [`parse`], for the pause between attempts: at least 10ms, since a shorter one only
+/// spins (a wait is for a dependency that takes seconds to come up).
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    match parse(text)? {
+        short if short < Duration::from_millis(10) => Err("must be at least 10ms".to_owned()),
+        interval => Ok(interval),
+    }
+}
+
 fn from_seconds(seconds: f64) -> Option<Duration> {
     // A year is far past any sensible probe deadline, and keeps Instant arithmetic from overflowing.
     (seconds.is_finite() && (0.0..=365.0 * 86400.0).contains(&seconds))
@@ -59,9 +68,9 @@ pub fn elapsed(duration: Duration) -> String {
 /// A duration the user chose, in the syntax they would write it: `900ms`, `2s`, `1.5s`.
 pub fn setting(duration: Duration) -> String {
     let millis = duration.as_millis();
-    if duration.subsec_nanos() % 1_000_000 != 0 {
+    if !duration.subsec_nanos().is_multiple_of(1_000_000) {
         format!("{duration:?}")
-    } else if millis % 1000 == 0 {
+    } else if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else if millis < 1000 {
         format!("{millis}ms")
@@ -100,6 +109,9 @@ mod tests {
             assert!(parse(bad).expect_err(bad).contains("not a duration"), "{bad}");
         }
         assert!(parse_positive("0s").unwrap_err().contains("longer than zero"));
+        assert!(parse_interval("0").unwrap_err().contains("at least 10ms"));
+        assert!(parse_interval("9ms").unwrap_err().contains("at least 10ms"));
+        assert_eq!(parse_interval("10ms"), Ok(ms(10)));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::{
 use crate::{
     check::Target,
     config::Config,
-    deadline::Deadline,
+    deadline::{Deadline, Wait},
     outcome::{Outcome, Status, Verdict},
     report,
 };
@@ -24,7 +24,7 @@ const AT_ONCE: usize = 64;
 
 /// One outcome per target, in the order the targets were given.
 pub fn all(config: &Config) -> Vec<Outcome> {
-    let wait_until = config.wait.map(|wait| Instant::now() + wait);
+    let wait_until = config.wait.map(|length| Wait { until: Instant::now() + length, length });
     if let [only] = config.targets.as_slice() {
         return vec![until_done(config, only, wait_until)];
     }
@@ -45,17 +45,16 @@ pub fn all(config: &Config) -> Vec<Outcome> {
 }
 
 /// Attempts `target` once, or with a wait until it passes or the next attempt would start after
-/// the wait is over. The first attempt always gets the full timeout; later ones end with the wait.
-fn until_done(config: &Config, target: &Target, wait_until: Option<Instant>) -> Outcome {
+/// the wait is over. Every attempt, the first included, ends by the end of the wait.
+fn until_done(config: &Config, target: &Target, wait: Option<Wait>) -> Outcome {
     let started = Instant::now();
     let mut last_reported: Option<Verdict> = None;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let cap = if attempts == 1 { None } else { wait_until };
-        let outcome = attempt(config, target, cap, attempts, started);
-        let Some(wait_until) = wait_until else { return outcome };
-        if outcome.verdict.status == Status::Healthy || Instant::now() + config.interval >= wait_until {
+        let outcome = attempt(config, target, wait, attempts, started);
+        let Some(Wait { until, .. }) = wait else { return outcome };
+        if outcome.verdict.status == Status::Healthy || Instant::now() + config.interval >= until {
             return outcome;
         }
         if last_reported.as_ref() != Some(&outcome.verdict) {
@@ -66,14 +65,8 @@ fn until_done(config: &Config, target: &Target, wait_until: Option<Instant>) -> 
     }
 }
 
-fn attempt(
-    config: &Config,
-    target: &Target,
-    cap: Option<Instant>,
-    attempts: u32,
-    started: Instant,
-) -> Outcome {
-    let deadline = Deadline::new(config.timeout, cap);
+fn attempt(config: &Config, target: &Target, wait: Option<Wait>, attempts: u32, started: Instant) -> Outcome {
+    let deadline = Deadline::new(config.timeout, wait);
     let check = Arc::clone(&target.check);
     let begun = Instant::now();
     let (verdict, phases) = deadline.enforce(move |trace| check.attempt(deadline, trace));

@@ -18,7 +18,32 @@ use rustls::{
     pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject},
 };
 
-use crate::cli::TlsArgs;
+use crate::env::Env;
+
+/// The TLS options of every check that speaks TLS, flattened into its arguments.
+#[derive(Debug, clap::Args)]
+pub struct TlsArgs {
+    /// Trust the certificate authorities in this PEM file instead of the bundled Mozilla roots.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for mutual TLS; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Do not verify the server's certificate (kubelet's HTTPS probes never do).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// True when `url` starts with `scheme://`, in any case.
+pub fn has_scheme(url: &str, scheme: &str) -> bool {
+    url.split_once("://").is_some_and(|(given, _)| given.eq_ignore_ascii_case(scheme))
+}
 
 pub struct Tls {
     /// Trust anchors instead of the bundled roots: from --cacert, or from SSL_CERT_FILE.
@@ -40,9 +65,11 @@ struct Identity {
 }
 
 impl Tls {
-    /// Reads the files `args` names. `ssl_cert_file` is the SSL_CERT_FILE variable, honoured as
-    /// OpenSSL and curl do when no --cacert is given.
-    pub fn load(args: &TlsArgs, ssl_cert_file: Option<PathBuf>) -> anyhow::Result<Self> {
+    /// Reads the files `args` names. SSL_CERT_FILE is honoured as OpenSSL and curl do when no
+    /// --cacert is given, but only when a target `speaks_tls`: reading a system bundle costs
+    /// milliseconds that a plain-text probe has no use for.
+    pub fn load(args: &TlsArgs, env: &dyn Env, speaks_tls: bool) -> anyhow::Result<Self> {
+        let ssl_cert_file = speaks_tls.then(|| env.var("SSL_CERT_FILE")).flatten().map(PathBuf::from);
         let roots = match (&args.cacert, ssl_cert_file) {
             (Some(path), _) => Some(certificates("--cacert", path)?),
             (None, Some(path)) if !args.insecure => Some(certificates("SSL_CERT_FILE", &path)?),
@@ -62,6 +89,7 @@ impl Tls {
     }
 
     /// The same settings for ureq.
+    #[cfg(feature = "http")]
     pub fn for_ureq(&self) -> anyhow::Result<ureq::tls::TlsConfig> {
         use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
         let to_ureq = |certs: &Certificates| -> Vec<Certificate<'static>> {
@@ -89,6 +117,7 @@ impl Tls {
 
     /// The same settings for the redis crate, which takes PEM text. Without --cacert it
     /// trusts the bundled roots (its `tls-rustls-webpki-roots` feature).
+    #[cfg(feature = "redis")]
     pub fn for_redis(&self) -> redis::TlsCertificates {
         redis::TlsCertificates {
             client_tls: self.identity.as_ref().map(|identity| redis::ClientTlsConfig {
@@ -232,13 +261,43 @@ fn certificates(what: &str, path: &Path) -> anyhow::Result<Certificates> {
     Ok(Certificates { der, pem })
 }
 
-/// The key's text is never part of an error message, only its path.
+/// Reads --cert and --key and checks, before any I/O, that a TLS client can use them together,
+/// so every check refuses an unusable pair the same way (exit 3), whatever library it hands
+/// them to. The key's text is never part of an error message, only its path.
 fn identity(cert: &Path, key: &Path) -> anyhow::Result<Identity> {
     let chain = certificates("--cert", cert)?;
     let key_pem = std::fs::read(key).with_context(|| format!("cannot read --key {}", key.display()))?;
-    PrivateKeyDer::from_pem_slice(&key_pem)
+    let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
         .map_err(|_| anyhow::anyhow!("--key {}: no PEM private key in it", key.display()))?;
+    usable_pair(chain.der.clone(), key_der)
+        .map_err(|why| anyhow::anyhow!("--cert {} and --key {}: {why}", cert.display(), key.display()))?;
     Ok(Identity { chain, key_pem })
+}
+
+/// Whether rustls accepts `chain` and `key` as a client identity, and if not, why, in words.
+fn usable_pair(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<(), String> {
+    use rustls::{CertificateError, Error, InconsistentKeys};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| err.to_string())?
+        .with_root_certificates(RootCertStore::empty());
+    match builder.with_client_auth_cert(chain, key) {
+        Ok(_) => Ok(()),
+        Err(Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => {
+            Err("the key is not the certificate's (they do not make a pair)".to_owned())
+        }
+        Err(Error::InvalidCertificate(CertificateError::Other(other)))
+            if other.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::UnsupportedCertVersion) =>
+        {
+            Err("an X.509 v1 certificate; TLS clients need a v3 certificate".to_owned())
+        }
+        Err(Error::InvalidCertificate(problem)) => {
+            Err(format!("the certificate is not usable ({problem:?})"))
+        }
+        Err(Error::General(why)) => Err(format!("a key of a kind TLS cannot use ({why})")),
+        Err(other) => Err(format!("not a usable pair ({other})")),
+    }
 }
 
 /// A rustls error as a short diagnosis: why the certificate was refused, or what the peer did.

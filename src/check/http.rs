@@ -16,12 +16,12 @@ use ureq::{
 
 use super::{Check, Target};
 use crate::{
-    cli::{HttpArgs, Method},
     deadline::Deadline,
+    env::Env,
     net,
     outcome::Verdict,
     secret::redact_url,
-    tls::{self, Tls},
+    tls::{self, Tls, TlsArgs, has_scheme},
     trace::Trace,
 };
 
@@ -32,30 +32,69 @@ const HEADER_CAP: usize = 32 * 1024;
 /// How much of a body a body check reads; a longer body is judged on this much.
 const BODY_CAP: u64 = 1 << 20;
 
-pub fn targets(args: HttpArgs, tls: Tls) -> anyhow::Result<Vec<Target>> {
-    let tls = tls.for_ureq()?;
-    let body = match (args.body_contains, args.body_regex) {
-        (None, None) => None,
-        _ if args.method == Method::Head => {
-            anyhow::bail!("--body-contains and --body-regex need a body, and a HEAD answer has none")
-        }
-        (contains, regex) => Some(BodyCheck { contains, regex }),
-    };
-    let shared = Arc::new(Shared {
-        method: args.method,
-        headers: args.headers,
-        status: args.status.unwrap_or_default(),
-        body,
-        tls,
-    });
-    args.targets
-        .iter()
-        .map(|text| {
-            let (url, authorization) = parse_url(text)?;
-            let check = Http { url, authorization, shared: Arc::clone(&shared) };
-            Ok(Target { label: redact_url(text), check: Arc::new(check) })
-        })
-        .collect()
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// http:// or https:// URL. Several are checked at once.
+    #[arg(value_name = "URL", required = true)]
+    targets: Vec<String>,
+
+    /// Request method.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Method::Get)]
+    method: Method,
+
+    /// Extra request header, 'Name: value'; repeatable. A Host header given here is the one sent.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<Header>,
+
+    /// Healthy status codes instead of 200-399, e.g. 200 or 200-299,304.
+    #[arg(long, value_name = "LIST")]
+    status: Option<StatusSet>,
+
+    /// Healthy only if the body contains TEXT (only then is the body read, up to a cap).
+    #[arg(long, value_name = "TEXT")]
+    body_contains: Option<String>,
+
+    /// Healthy only if the body matches the regular expression RE.
+    #[arg(long, value_name = "RE")]
+    body_regex: Option<regex_lite::Regex>,
+
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Method {
+    Get,
+    Head,
+}
+
+impl Args {
+    pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
+        let tls = Tls::load(&self.tls, env, self.targets.iter().any(|url| has_scheme(url, "https")))?;
+        let tls = tls.for_ureq()?;
+        let body = match (self.body_contains, self.body_regex) {
+            (None, None) => None,
+            _ if self.method == Method::Head => {
+                anyhow::bail!("--body-contains and --body-regex need a body, and a HEAD answer has none")
+            }
+            (contains, regex) => Some(BodyCheck { contains, regex }),
+        };
+        let shared = Arc::new(Shared {
+            method: self.method,
+            headers: self.headers,
+            status: self.status.unwrap_or_default(),
+            body,
+            tls,
+        });
+        self.targets
+            .iter()
+            .map(|text| {
+                let (url, authorization) = parse_url(text)?;
+                let check = Http { url, authorization, shared: Arc::clone(&shared) };
+                Ok(Target { label: redact_url(text), check: Arc::new(check) })
+            })
+            .collect()
+    }
 }
 
 /// Settings every target of one run shares.

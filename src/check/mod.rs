@@ -1,10 +1,15 @@
 //! The checks, one module each, all answering through the same `Check` trait: given a deadline
-//! and a trace to mark phases in, return a verdict. A check never prints, exits or reads the
-//! environment.
+//! and a trace to mark phases in, return a verdict. Each module also owns its command-line
+//! arguments (`Args`), which build its targets. A check never prints, exits or reads the
+//! process's environment (it is handed an `Env`). The list of checks is in `cli`.
 
+#[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "tcp")]
 pub mod tcp;
 
 use std::sync::Arc;

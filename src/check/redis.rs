@@ -9,49 +9,72 @@ use redis::{Client, Connection, ConnectionAddr, ConnectionInfo, IntoConnectionIn
 
 use super::{Check, Target};
 use crate::{
-    cli::{RedisArgs, RedisRole},
     deadline::Deadline,
+    env::Env,
     net::{self, HostPort},
     outcome::Verdict,
-    secret::{Secret, redact_url},
-    tls::{self, Tls},
+    secret::{Secret, read_password_file, redact_url},
+    tls::{self, Tls, TlsArgs, has_scheme},
     trace::Trace,
 };
 
-/// What probe redis reads from the environment, as redis-cli does.
-pub struct RedisEnv {
-    /// REDIS_URL: the target when none is given.
-    pub url: Option<String>,
-    /// REDISCLI_AUTH: the password when the URL has none.
-    pub password: Option<Secret>,
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// redis://[user[:password]@]host[:port][/db], rediss:// (TLS) or unix:///path; with none,
+    /// REDIS_URL, else redis://127.0.0.1:6379.
+    #[arg(value_name = "URL")]
+    targets: Vec<String>,
+
+    /// Read the password from FILE (a trailing newline is ignored); REDISCLI_AUTH also works.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+
+    /// Healthy only on a server in this role (from ROLE).
+    #[arg(long, value_enum, value_name = "ROLE")]
+    expect_role: Option<Role>,
+
+    /// For liveness probes: a server answering LOADING or MASTERDOWN is alive, hence healthy.
+    #[arg(long)]
+    alive: bool,
+
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    Master,
+    Replica,
 }
 
 const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 
-pub fn targets(
-    args: RedisArgs,
-    tls: Tls,
-    env: RedisEnv,
-    file_password: Option<Secret>,
-) -> anyhow::Result<Vec<Target>> {
-    let urls = match (args.targets.is_empty(), env.url) {
-        (false, _) => args.targets,
-        (true, Some(url)) => vec![url],
-        (true, None) => vec![DEFAULT_URL.to_owned()],
-    };
-    let shared = Arc::new(Shared { tls, expect_role: args.expect_role, alive: args.alive });
-    let fallback_password = file_password.or(env.password);
-    urls.iter()
-        .map(|url| {
-            let redis = Redis::parse(url, fallback_password.clone(), Arc::clone(&shared))?;
-            Ok(Target { label: redact_url(url), check: Arc::new(redis) })
-        })
-        .collect()
+impl Args {
+    /// The targets, or REDIS_URL, or the default; the password, when a URL has none, from
+    /// --password-file, else REDISCLI_AUTH (as redis-cli).
+    pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
+        let file_password = self.password_file.as_deref().map(read_password_file).transpose()?;
+        let env_password = env.var("REDISCLI_AUTH").filter(|pw| !pw.is_empty()).map(Secret::new);
+        let urls = match (self.targets.is_empty(), env.var("REDIS_URL").filter(|url| !url.is_empty())) {
+            (false, _) => self.targets,
+            (true, Some(url)) => vec![url],
+            (true, None) => vec![DEFAULT_URL.to_owned()],
+        };
+        let tls = Tls::load(&self.tls, env, urls.iter().any(|url| has_scheme(url, "rediss")))?;
+        let shared = Arc::new(Shared { tls, expect_role: self.expect_role, alive: self.alive });
+        let fallback_password = file_password.or(env_password);
+        urls.iter()
+            .map(|url| {
+                let redis = Redis::parse(url, fallback_password.clone(), Arc::clone(&shared))?;
+                Ok(Target { label: redact_url(url), check: Arc::new(redis) })
+            })
+            .collect()
+    }
 }
 
 struct Shared {
     tls: Tls,
-    expect_role: Option<RedisRole>,
+    expect_role: Option<Role>,
     alive: bool,
 }
 
@@ -176,8 +199,8 @@ impl Redis {
             other => show(other),
         };
         let wanted = match expected {
-            RedisRole::Master => "master",
-            RedisRole::Replica => "slave",
+            Role::Master => "master",
+            Role::Replica => "slave",
         };
         let shown = if role == "slave" { "replica" } else { role.as_str() };
         if role == wanted {

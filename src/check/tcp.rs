@@ -3,13 +3,20 @@
 use std::sync::Arc;
 
 use super::{Check, Target};
-use crate::{cli::TcpArgs, deadline::Deadline, net, net::HostPort, outcome::Verdict, trace::Trace};
+use crate::{deadline::Deadline, env::Env, net, net::HostPort, outcome::Verdict, trace::Trace};
 
-pub fn targets(args: TcpArgs) -> Vec<Target> {
-    args.targets
-        .into_iter()
-        .map(|addr| Target { label: addr.to_string(), check: Arc::new(Tcp { addr }) })
-        .collect()
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where to connect: HOST:PORT, IPv6 as [::1]:5432. Several are checked at once.
+    #[arg(value_name = "HOST:PORT", required = true)]
+    targets: Vec<HostPort>,
+}
+
+impl Args {
+    pub fn targets(self, _: &dyn Env) -> anyhow::Result<Vec<Target>> {
+        let targets = self.targets.into_iter();
+        Ok(targets.map(|addr| Target { label: addr.to_string(), check: Arc::new(Tcp { addr }) }).collect())
+    }
 }
 
 struct Tcp {

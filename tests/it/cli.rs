@@ -20,10 +20,13 @@ fn help_and_version_succeed() {
 #[test]
 fn every_usage_error_is_one_line_and_exit_3() {
     let cases: &[(&[&str], &str)] = &[
-        (&[], "name a check: tcp, http, postgres or redis"),
+        (&[], "name a check: tcp, http, postgres, redis"),
         (&["ping"], "unrecognized subcommand 'ping'"),
         (&["tcp"], "required arguments were not provided: <HOST:PORT>"),
-        (&["tcp", "--tiemout", "1s", "db:1"], "(tip: a similar argument exists: '--timeout')"),
+        (
+            &["tcp", "--tiemout", "1s", "db:1"],
+            "(tip: a similar argument exists: '--timeout'); see 'probe tcp --help'",
+        ),
         (&["tcp", "db"], "a port is missing; write it as HOST:PORT"),
         (&["tcp", "db:99999"], "'99999' is not a port"),
         (&["tcp", "::1:5432"], "put an IPv6 address in brackets"),
@@ -65,6 +68,9 @@ fn global_options_go_before_or_after_the_check_and_come_from_the_environment() {
 #[test]
 fn a_bad_value_in_the_environment_is_a_usage_error() {
     let result = probe().env("PROBE_TIMEOUT", "fast").args(["tcp", "127.0.0.1:1"]).run();
+    result.says(3, "invalid value 'fast' for PROBE_TIMEOUT (--timeout): not a duration");
+    // Given on the command line too, the flag is the one to blame.
+    let result = probe().env("PROBE_TIMEOUT", "fast").args(["tcp", "-t", "fast", "127.0.0.1:1"]).run();
     result.says(3, "invalid value 'fast' for '--timeout <DUR>'");
     let result = probe().env("PROBE_QUIET", "maybe").args(["tcp", "127.0.0.1:1"]).run();
     result.says(3, "'maybe'");

@@ -350,9 +350,11 @@ fn the_server_log_stays_clean_after_many_probes() {
     let before = pg.server.log_text().len();
     let url = pg.app_url();
     let ghost = format!("postgres://ghost@127.0.0.1:{}/x", pg.port());
+    // A generous deadline: this is about the log, and a debug build's SCRAM on a busy machine
+    // can take most of the default 900ms.
     for round in 0..500 {
-        run(["postgres", &url]).code(0);
-        run(["postgres", "--ping", if round % 2 == 0 { &url } else { &ghost }]).code(0);
+        run(["-t", "10s", "postgres", &url]).code(0);
+        run(["-t", "10s", "postgres", "--ping", if round % 2 == 0 { &url } else { &ghost }]).code(0);
     }
     let log = pg.server.log_text();
     let added = &log[before..];

@@ -12,6 +12,7 @@ use std::{
     io,
     net::TcpStream,
     os::unix::net::UnixStream,
+    path::PathBuf,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -21,45 +22,87 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::{SimpleQueryMessage, tls::TlsConnect};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use self::conninfo::{Host, Settings, SslMode};
+use self::conninfo::{Host, PostgresEnv, Settings, SslMode};
 use super::{Check, Target};
 use crate::{
-    cli::{PostgresArgs, PostgresRole},
     deadline::Deadline,
+    env::Env,
     net::{self, HostPort},
     outcome::Verdict,
-    secret::Secret,
+    secret::read_password_file,
     tls::{self, Verify},
     trace::Trace,
 };
 
-pub use self::conninfo::PostgresEnv;
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// postgres:// URL or "key=value ..." conninfo; with none, the PG* environment variables.
+    #[arg(value_name = "URL|CONNINFO")]
+    targets: Vec<String>,
 
-pub fn targets(
-    args: PostgresArgs,
-    env: PostgresEnv<'_>,
-    password_file: Option<Secret>,
-) -> anyhow::Result<Vec<Target>> {
-    let mode = Arc::new(if args.ping {
-        Mode::Ping
-    } else {
-        Mode::Login { query: args.query, expect_role: args.expect_role }
-    });
-    let texts = if args.targets.is_empty() { vec![String::new()] } else { args.targets };
-    texts
-        .iter()
-        .map(|text| {
-            let shown = conninfo::label(text);
-            let pairs = if text.is_empty() { Ok(Vec::new()) } else { conninfo::parse(text) };
-            let settings = pairs
-                .and_then(|pairs| conninfo::settings(&pairs, &env, password_file.as_ref()))
-                .map_err(|why| anyhow::anyhow!("'{shown}': {why}"))?;
-            let tls = tls_config(&settings)?;
-            let label = if text.is_empty() { describe_settings(&settings) } else { shown };
-            let check = Postgres { settings, tls, mode: Arc::clone(&mode) };
-            Ok(Target { label, check: Arc::new(check) })
-        })
-        .collect()
+    /// Run this SQL after connecting; an SQL error is unhealthy.
+    #[arg(long, value_name = "SQL", conflicts_with = "ping")]
+    query: Option<String>,
+
+    /// Healthy only on a server in this role (from pg_is_in_recovery()).
+    #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "ping")]
+    expect_role: Option<Role>,
+
+    /// pg_isready's check: no credentials needed, only whether the server accepts connections.
+    #[arg(long)]
+    ping: bool,
+
+    /// Read the password from FILE (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    Primary,
+    Replica,
+}
+
+impl Args {
+    pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
+        let password_file = self.password_file.as_deref().map(read_password_file).transpose()?;
+        let var = |name: &str| env.var(name);
+        let os_user = || env.os_user();
+        let passfile = || passfile(env);
+        let env = PostgresEnv { var: &var, os_user: &os_user, passfile: &passfile };
+        let mode = Arc::new(if self.ping {
+            Mode::Ping
+        } else {
+            Mode::Login { query: self.query, expect_role: self.expect_role }
+        });
+        let texts = if self.targets.is_empty() { vec![String::new()] } else { self.targets };
+        texts
+            .iter()
+            .map(|text| {
+                let shown = conninfo::label(text);
+                let pairs = if text.is_empty() { Ok(Vec::new()) } else { conninfo::parse(text) };
+                let settings = pairs
+                    .and_then(|pairs| conninfo::settings(&pairs, &env, password_file.as_ref()))
+                    .map_err(|why| anyhow::anyhow!("'{shown}': {why}"))?;
+                let tls = tls_config(&settings)?;
+                let label = if text.is_empty() { describe_settings(&settings) } else { shown };
+                let check = Postgres { settings, tls, mode: Arc::clone(&mode) };
+                Ok(Target { label, check: Arc::new(check) })
+            })
+            .collect()
+    }
+}
+
+/// The text of libpq's password file, PGPASSFILE or else ~/.pgpass, when it is there and, as
+/// libpq insists, readable by its owner only.
+fn passfile(env: &dyn Env) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = match env.var("PGPASSFILE") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env.var("HOME")?).join(".pgpass"),
+    };
+    let private = std::fs::metadata(&path).ok()?.permissions().mode() & 0o077 == 0;
+    private.then(|| std::fs::read_to_string(&path).ok()).flatten()
 }
 
 /// How a target given only by the environment is shown: libpq's settings as a URL.
@@ -94,7 +137,7 @@ fn tls_config(settings: &Settings) -> anyhow::Result<Option<Arc<rustls::ClientCo
 
 enum Mode {
     Ping,
-    Login { query: Option<String>, expect_role: Option<PostgresRole> },
+    Login { query: Option<String>, expect_role: Option<Role> },
 }
 
 struct Postgres {
@@ -218,7 +261,7 @@ impl Postgres {
         host: &Host,
         trace: &Trace,
         query: Option<&str>,
-        expect_role: Option<PostgresRole>,
+        expect_role: Option<Role>,
     ) -> Verdict {
         let s = &self.settings;
         let mut config = tokio_postgres::Config::new();
@@ -297,7 +340,7 @@ impl Postgres {
         client: &tokio_postgres::Client,
         trace: &Trace,
         query: Option<&str>,
-        expect_role: Option<PostgresRole>,
+        expect_role: Option<Role>,
     ) -> Verdict {
         let s = &self.settings;
         let mut seen = format!("logged in as {} to {}", s.user, s.dbname);
@@ -309,8 +352,7 @@ impl Postgres {
                 Ok(value) => value.as_deref() == Some("t"),
                 Err(err) => return self.describe_query(&err, "pg_is_in_recovery()"),
             };
-            let (role, wanted) =
-                (if in_recovery { "replica" } else { "primary" }, expected == PostgresRole::Replica);
+            let (role, wanted) = (if in_recovery { "replica" } else { "primary" }, expected == Role::Replica);
             if in_recovery != wanted {
                 let wanted = if wanted { "replica" } else { "primary" };
                 return Verdict::unhealthy(format!("{seen}, but it is a {role}, not a {wanted}"));
@@ -402,7 +444,7 @@ struct Login<'a> {
     config: tokio_postgres::Config,
     trace: &'a Trace,
     query: Option<&'a str>,
-    expect_role: Option<PostgresRole>,
+    expect_role: Option<Role>,
 }
 
 /// Watches the first byte of the server's first answers. To the SSLRequest a server answers `S`
