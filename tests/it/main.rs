@@ -10,3 +10,4 @@ mod postgres;
 mod redis;
 mod support;
 mod tcp;
+mod tls;

@@ -140,6 +140,39 @@ fn wait_mode_gives_up_at_the_wait_deadline_with_the_last_verdict() {
 }
 
 #[test]
+fn the_wait_bounds_the_whole_run_first_attempt_included() {
+    // A CI step's own timeout is what --wait stands for: -t longer than the wait does not stretch it.
+    let hole = sockets::black_hole();
+    let result = run(["tcp", "-w", "1s", "-t", "5s", &hole.addr.to_string()]);
+    let line = result.code(2).within(Duration::from_secs(1) + MARGIN).stderr_line();
+    assert!(
+        line.starts_with(&format!("tcp {}: unreachable: the wait of 1s ran out during connect (", hole.addr)),
+        "{result}"
+    );
+}
+
+#[test]
+fn an_attempt_cut_short_by_the_wait_reports_what_it_met() {
+    // The last attempt gets only what is left of the wait; a refusal in that sliver is still a
+    // refusal, not "timed out after 15µs".
+    let refusing = sockets::refusing();
+    let result = run(["tcp", "-w", "300ms", "--interval", "10ms", &refusing.addr.to_string()]);
+    let last = result.code(2).stderr.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        last.starts_with(&format!("tcp {}: unreachable: connection refused (", refusing.addr)),
+        "{result}"
+    );
+}
+
+#[test]
+fn an_interval_that_would_spin_is_refused() {
+    for interval in ["0", "1ms"] {
+        run(["tcp", "-w", "1s", "--interval", interval, "127.0.0.1:1"])
+            .says(3, &format!("invalid value '{interval}' for '--interval <DUR>': must be at least 10ms"));
+    }
+}
+
+#[test]
 fn wait_mode_with_json_prints_only_the_final_objects_with_attempts() {
     let refusing = sockets::refusing();
     let result = run(["tcp", "--json", "-w", "500ms", "--interval", "100ms", &refusing.addr.to_string()]);

@@ -1,0 +1,49 @@
+//! The TLS options every check shares: an unusable client certificate and key are refused the
+//! same way by each check, before any I/O (exit 3), however the check's library would take them.
+
+use std::process::Command;
+
+use crate::support::{certs::Pki, run};
+
+/// The checks that take --cert/--key, with a target each (never reached: the pair is refused
+/// first, so nothing needs to listen there).
+const CHECKS: &[(&str, &str)] = &[("http", "https://127.0.0.1:1/"), ("redis", "rediss://127.0.0.1:1")];
+
+#[test]
+fn a_key_that_is_not_the_certificates_is_a_usage_error_for_every_check() {
+    let pki = Pki::new();
+    let (one, other) = (pki.issue("one", &["probe-client"]), pki.issue("other", &["probe-client"]));
+    let (cert, key) = (one.cert.to_str().unwrap(), other.key.to_str().unwrap());
+    for (check, target) in CHECKS {
+        let result = run([check, "--cert", cert, "--key", key, target]);
+        result.says(3, "the key is not the certificate's (they do not make a pair)");
+        result.hides("PRIVATE KEY");
+    }
+    let conninfo = format!("host=127.0.0.1 port=1 sslmode=require sslcert={cert} sslkey={key}");
+    run(["postgres", &conninfo]).says(3, "sslcert and sslkey do not make a usable pair");
+}
+
+#[test]
+fn an_x509_v1_client_certificate_is_named_as_such() {
+    let pki = Pki::new();
+    let (key, cert) = (pki.dir.path().join("v1.key"), pki.dir.path().join("v1.pem"));
+    let csr = pki.dir.path().join("v1.csr");
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl").args(args).output().expect("openssl (the openssl package)");
+        assert!(status.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&status.stderr));
+    };
+    let (key, cert, csr) = (key.to_str().unwrap(), cert.to_str().unwrap(), csr.to_str().unwrap());
+    openssl(
+        &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+            .iter()
+            .chain(&["-keyout", key, "-subj", "/CN=v1", "-out", csr])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    // Without extensions, `openssl x509 -req` signs a version 1 certificate.
+    openssl(&["x509", "-req", "-in", csr, "-signkey", key, "-days", "1", "-out", cert]);
+    for (check, target) in CHECKS {
+        run([check, "--cert", cert, "--key", key, target])
+            .says(3, "an X.509 v1 certificate; TLS clients need a v3 certificate");
+    }
+}
