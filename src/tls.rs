@@ -71,8 +71,8 @@ impl Tls {
     pub fn load(args: &TlsArgs, env: &dyn Env, speaks_tls: bool) -> anyhow::Result<Self> {
         let ssl_cert_file = speaks_tls.then(|| env.var("SSL_CERT_FILE")).flatten().map(PathBuf::from);
         let roots = match (&args.cacert, ssl_cert_file) {
-            (Some(path), _) => Some(certificates("--cacert", path)?),
-            (None, Some(path)) if !args.insecure => Some(certificates("SSL_CERT_FILE", &path)?),
+            (Some(path), _) => Some(trust_anchors("--cacert", path)?),
+            (None, Some(path)) if !args.insecure => Some(trust_anchors("SSL_CERT_FILE", &path)?),
             (None, _) => None,
         };
         let identity = match (&args.cert, &args.key) {
@@ -259,6 +259,20 @@ fn certificates(what: &str, path: &Path) -> anyhow::Result<Certificates> {
         bail!("{what} {}: no PEM certificate in it", path.display());
     }
     Ok(Certificates { der, pem })
+}
+
+/// Certificates to trust, checked now: ureq and the redis crate skip the ones they cannot use,
+/// which would turn a bad --cacert into "unknown issuer" at every attempt instead of exit 3.
+fn trust_anchors(what: &str, path: &Path) -> anyhow::Result<Certificates> {
+    let certificates = certificates(what, path)?;
+    let (usable, _) = RootCertStore::empty().add_parsable_certificates(certificates.der.iter().cloned());
+    if usable == 0 {
+        bail!(
+            "{what} {}: no certificate in it can be trusted (not a valid X.509 certificate)",
+            path.display()
+        );
+    }
+    Ok(certificates)
 }
 
 /// Reads --cert and --key and checks, before any I/O, that a TLS client can use them together,

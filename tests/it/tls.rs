@@ -47,3 +47,14 @@ fn an_x509_v1_client_certificate_is_named_as_such() {
             .says(3, "an X.509 v1 certificate; TLS clients need a v3 certificate");
     }
 }
+
+#[test]
+fn a_ca_file_with_no_usable_certificate_is_a_usage_error_for_every_check() {
+    let pki = Pki::new();
+    let bad = pki.dir.path().join("bad-ca.pem");
+    std::fs::write(&bad, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").expect("write");
+    for (check, target) in CHECKS {
+        run([check, "--cacert", bad.to_str().unwrap(), target])
+            .says(3, "no certificate in it can be trusted (not a valid X.509 certificate)");
+    }
+}
