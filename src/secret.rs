@@ -30,13 +30,17 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Reads a password file: the first line, without its newline, as libpq and redis-cli users
-/// expect from `echo secret > file`. The file's contents never appear in an error.
+/// Reads a password file: its text without one trailing newline, as libpq and redis-cli users
+/// expect from `echo secret > file`. An empty file is refused: it is a Secret mounted wrong far
+/// more often than a real empty password. The file's contents never appear in an error.
 pub fn read_password_file(path: &Path) -> anyhow::Result<Secret> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read --password-file {}", path.display()))?;
     let password = text.strip_suffix('\n').unwrap_or(&text);
     let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        anyhow::bail!("--password-file {} is empty", path.display());
+    }
     Ok(Secret::new(password))
 }
 

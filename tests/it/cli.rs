@@ -94,3 +94,15 @@ fn completions_for_bash_zsh_and_fish() {
     }
     run(["completions", "powershell"]).says(3, "invalid value 'powershell'");
 }
+
+#[test]
+fn an_empty_password_file_is_a_usage_error_for_every_check_that_takes_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("password");
+    std::fs::write(&empty, "\n").expect("write");
+    let file = empty.to_str().unwrap();
+    for (check, target) in [("postgres", "postgres://app@127.0.0.1:1/app"), ("redis", "redis://127.0.0.1:1")]
+    {
+        run([check, "--password-file", file, target]).says(3, &format!("--password-file {file} is empty"));
+    }
+}
