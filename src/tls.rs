@@ -88,31 +88,39 @@ impl Tls {
         self.insecure
     }
 
-    /// The same settings for ureq.
+    /// The same settings as a rustls configuration, for http's own client.
     #[cfg(feature = "http")]
-    pub fn for_ureq(&self) -> anyhow::Result<ureq::tls::TlsConfig> {
-        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
-        let to_ureq = |certs: &Certificates| -> Vec<Certificate<'static>> {
-            certs.der.iter().map(|der| Certificate::from_der(der).to_owned()).collect()
-        };
-        let roots = match &self.roots {
-            Some(certs) => RootCerts::new_with_certs(&to_ureq(certs)),
-            None => RootCerts::WebPki,
-        };
-        let client_cert = match &self.identity {
-            Some(identity) => {
-                let key = PrivateKey::from_pem(&identity.key_pem)
-                    .map_err(|_| anyhow::anyhow!("--key: a private key of a kind HTTPS cannot use"))?;
-                Some(ClientCert::new_with_certs(&to_ureq(&identity.chain), key))
+    pub fn for_rustls(&self) -> anyhow::Result<ClientConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .context("TLS versions")?;
+        let builder = if self.insecure {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(Lenient { webpki: None, provider }))
+        } else {
+            let mut store = RootCertStore::empty();
+            match &self.roots {
+                Some(roots) => {
+                    for cert in &roots.der {
+                        store
+                            .add(cert.clone())
+                            .map_err(|_| anyhow::anyhow!("a CA certificate is not usable"))?;
+                    }
+                }
+                None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
             }
-            None => None,
+            builder.with_root_certificates(store)
         };
-        Ok(TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .root_certs(roots)
-            .client_cert(client_cert)
-            .disable_verification(self.insecure)
-            .build())
+        match &self.identity {
+            None => Ok(builder.with_no_client_auth()),
+            Some(identity) => {
+                let key = PrivateKeyDer::from_pem_slice(&identity.key_pem)
+                    .map_err(|_| anyhow::anyhow!("--key: no PEM private key in it"))?;
+                builder
+                    .with_client_auth_cert(identity.chain.der.clone(), key)
+                    .map_err(|_| anyhow::anyhow!("--cert and --key do not make a usable pair"))
+            }
+        }
     }
 
     /// The same settings for the redis crate, which takes PEM text. Without --cacert it

@@ -104,9 +104,13 @@ fn a_redirect_to_another_host_is_the_answer() {
 
 #[test]
 fn a_redirect_loop_ends_in_a_verdict() {
+    // Go's defaultCheckRedirect (and kubelet's RedirectChecker): `len(via) >= 10` is an error.
     let server = redirecting_server();
     let result = run(["http", &server.url("/loop")]);
-    let expected = format!(": unhealthy: more than 10 redirects, last to {} (", server.url("/loop"));
+    let expected = format!(
+        ": unhealthy: HTTP 307 Temporary Redirect after 9 redirects, stopped after 10 redirects, the last to {} (",
+        server.url("/loop")
+    );
     assert!(result.code(1).within(Duration::from_secs(1)).stderr_line().contains(&expected), "{result}");
 }
 
@@ -123,10 +127,14 @@ fn recording_server() -> (Server, mpsc::Receiver<Request>) {
 
 #[test]
 fn the_request_is_kubelets() {
+    // Go's Request.write: Host, User-Agent, the other headers sorted by name (kubelet's
+    // http.Header canonicalises names), then the transport's `Connection: close` (keep-alives off).
     let (server, requests) = recording_server();
-    run(["http", "-H", "X-Probe: yes", "-H", "Host: example.test", &server.url("/health")]).code(0);
+    run(["http", "-H", "x-probe: yes", "-H", "Host: example.test", &server.url("/health")]).code(0);
     let request = requests.recv_timeout(Duration::from_secs(1)).expect("a request");
     assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/health"));
+    let names: Vec<&str> = request.headers.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["Host", "User-Agent", "Accept", "X-Probe", "Connection"], "{request:?}");
     assert_eq!(request.header("host"), Some("example.test"), "{request:?}");
     assert_eq!(request.header("x-probe"), Some("yes"), "{request:?}");
     assert_eq!(
@@ -137,11 +145,27 @@ fn the_request_is_kubelets() {
     assert_eq!(request.header("accept"), Some("*/*"), "{request:?}");
     assert_eq!(request.header("connection"), Some("close"), "{request:?}");
     assert_eq!(request.header("accept-encoding"), None, "no compression asked for: {request:?}");
-    let hosts = request.headers.iter().filter(|(name, _)| name.eq_ignore_ascii_case("host")).count();
-    assert_eq!(hosts, 1, "{request:?}");
 
     run(["http", "--method", "HEAD", &server.url("/")]).code(0);
     assert_eq!(requests.recv_timeout(Duration::from_secs(1)).expect("a request").method, "HEAD");
+}
+
+#[test]
+fn empty_user_agent_and_accept_remove_them_and_an_empty_host_is_the_urls() {
+    // kubelet's newProbeRequest: an empty Accept is deleted; Go's Request.write sends no empty
+    // User-Agent; `req.Host = headers.Get("Host")`, and an empty Host means the URL's.
+    let (server, requests) = recording_server();
+    run(["http", "-H", "User-Agent:", "-H", "Accept:", "-H", "Host:", &server.url("/")]).code(0);
+    let request = requests.recv_timeout(Duration::from_secs(1)).expect("a request");
+    assert_eq!(request.header("user-agent"), None, "{request:?}");
+    assert_eq!(request.header("accept"), None, "{request:?}");
+    assert_eq!(request.header("host"), Some(&*server.addr.to_string()), "{request:?}");
+
+    // What kubelet sends, for apps that tell probes by it.
+    run(["http", "-H", "User-Agent: kube-probe/1.31", "-H", "Accept: text/plain", &server.url("/")]).code(0);
+    let request = requests.recv_timeout(Duration::from_secs(1)).expect("a request");
+    assert_eq!(request.header("user-agent"), Some("kube-probe/1.31"), "{request:?}");
+    assert_eq!(request.header("accept"), Some("text/plain"), "{request:?}");
 }
 
 #[test]
@@ -214,11 +238,14 @@ fn huge_body_server(first: &'static str) -> (Server, Arc<Mutex<u64>>) {
 }
 
 #[test]
-fn a_huge_body_is_not_read_without_a_body_check() {
-    let (server, _) = huge_body_server("");
+fn an_endless_body_costs_only_10_kib() {
+    // kubelet: utilio.ReadAtMost(res.Body, 10 KiB); reaching the limit is not an error.
+    let (server, written) = huge_body_server("");
     let result = run(["http", "-t", "2s", &server.url("/")]);
     result.code(0).within(Duration::from_secs(1));
     assert!(result.stdout_line().contains(": ok: HTTP 200 OK ("), "{result}");
+    thread::sleep(Duration::from_millis(200));
+    assert!(*written.lock().unwrap() < 64 << 20, "the probe stopped reading long before 1 GiB");
 }
 
 #[test]
@@ -234,10 +261,13 @@ fn a_body_check_reads_only_up_to_its_cap() {
         "{result}"
     );
 
+    // Only the first 1 MiB is read, and the message says so.
     let result = run(["http", "-t", "3s", "--body-contains", "never there", &server.url("/")]);
     let line = result.code(1).within(Duration::from_secs(2)).stderr_line();
     assert!(
-        line.contains(r#": unhealthy: HTTP 200 OK, but the body does not contain "never there" ("#),
+        line.contains(
+            r#": unhealthy: HTTP 200 OK, but the first 1 MiB of the body does not contain "never there" ("#
+        ),
         "{line}"
     );
     thread::sleep(Duration::from_millis(200));
@@ -249,7 +279,7 @@ fn body_regex_and_contains() {
     let server = serve(|_, out| respond(out, "200 OK", &[], r#"{"status":"UP","db":"ok"}"#));
     run(["http", "--body-regex", r#""status":\s*"UP""#, &server.url("/")]).code(0);
     let result = run(["http", "--body-regex", "DOWN|OUT", &server.url("/")]);
-    result.says(1, r#"but the body does not match "DOWN|OUT""#);
+    result.says(1, r#"HTTP 200 OK, but the body does not match "DOWN|OUT" ("#);
     run(["http", "--body-contains", "UP", "--body-regex", "db", &server.url("/")]).code(0);
     let result = run(["http", "--body-regex", "(", &server.url("/")]);
     result.says(3, "invalid value '(' for '--body-regex <RE>'");
@@ -378,4 +408,396 @@ fn a_key_file_that_is_not_a_key_is_named_but_never_shown() {
     ]);
     let line = result.code(3).stderr_line();
     assert!(line.contains("no PEM private key in it") && !line.contains("BEGIN"), "{line}");
+}
+
+/// Answers every request with these raw bytes, then closes the connection.
+fn raw_server(answer: &'static [u8]) -> Server {
+    serve(move |_, out| {
+        let _ = out.write_all(answer);
+    })
+}
+
+#[test]
+fn a_status_go_accepts_outside_100_to_599_is_unhealthy() {
+    // Go's ReadResponse takes any three digits (strconv.Atoi); kubelet: not 200-399 is a failure.
+    for (answer, expected) in [
+        (&b"HTTP/1.1 600 Odd\r\ncontent-length: 0\r\n\r\n"[..], ": unhealthy: HTTP 600 ("),
+        (b"HTTP/1.1 099 Odd\r\ncontent-length: 0\r\n\r\n", ": unhealthy: HTTP 099 ("),
+        (b"HTTP/1.0 999\r\n\r\n", ": unhealthy: HTTP 999 ("),
+    ] {
+        run(["http", &raw_server(answer).url("/")]).says(1, expected);
+    }
+    // Go's "malformed HTTP status code": not three digits.
+    let result = run(["http", &raw_server(b"HTTP/1.1 1000 Odd\r\n\r\n").url("/")]);
+    result.says(2, ": unreachable: the answer is not HTTP (");
+}
+
+#[test]
+fn informational_answers_are_skipped_up_to_five() {
+    // Go's transport skips non-final 1xx answers, at most 5 (max1xxResponses).
+    let answer: &'static [u8] = [
+        b"HTTP/1.1 100 Continue\r\n\r\n".repeat(5),
+        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec(),
+    ]
+    .concat()
+    .leak();
+    run(["http", &raw_server(answer).url("/")]).says(0, ": ok: HTTP 200 OK (");
+    let answer: &'static [u8] = [
+        b"HTTP/1.1 103 Early Hints\r\n\r\n".repeat(6),
+        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec(),
+    ]
+    .concat()
+    .leak();
+    let result = run(["http", &raw_server(answer).url("/")]);
+    result.says(2, ": unreachable: the answer is not HTTP: too many 1xx informational answers (");
+}
+
+#[test]
+fn folded_header_lines_are_joined() {
+    // net/textproto readContinuedLineSlice (RFC 9112 §5.2): a line starting with white space
+    // continues the previous one, joined by a single space.
+    let folded = raw_server(b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n  b\r\n\tc\r\ncontent-length: 2\r\n\r\nok");
+    run(["http", &folded.url("/")]).says(0, ": ok: HTTP 200 OK (");
+    // A folded Location is the joined value: here `/ok`, followed.
+    let server = serve(|request, out| match request.path.as_str() {
+        "/ok" => respond(out, "200 OK", &[], "ok"),
+        _ => {
+            let _ = out.write_all(b"HTTP/1.1 302 Found\r\nLocation:\r\n /ok\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    run(["http", &server.url("/")]).says(0, ": ok: HTTP 200 OK after 1 redirect (");
+    // textproto: a first header line that starts with white space is malformed.
+    let result = run(["http", &raw_server(b"HTTP/1.1 200 OK\r\n X: a\r\n\r\n").url("/")]);
+    result.says(2, ": unreachable: the answer is not HTTP: malformed header line (");
+}
+
+#[test]
+fn large_headers_are_read_as_go_reads_them() {
+    // Go's transport allows 10 MiB of answer head (maxHeaderResponseSize); 1 MiB is fine.
+    let big: &'static [u8] = [
+        b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec(),
+        vec![b'x'; 1 << 20],
+        b"\r\ncontent-length: 0\r\n\r\n".to_vec(),
+    ]
+    .concat()
+    .leak();
+    run(["http", "-t", "2s", &raw_server(big).url("/")]).says(0, ": ok: HTTP 200 OK (");
+}
+
+/// A chain: `/hop/N` redirects to `/hop/N-1`, and `/hop/0` answers 200.
+fn chain_server() -> Server {
+    serve(|request, out| match request.path.strip_prefix("/hop/").and_then(|n| n.parse::<u32>().ok()) {
+        Some(0) => respond(out, "200 OK", &[], "end"),
+        Some(n) => respond(out, "302 Found", &[("location", &format!("/hop/{}", n - 1))], ""),
+        None => respond(out, "404 Not Found", &[], ""),
+    })
+}
+
+#[test]
+fn nine_redirects_are_followed_and_the_tenth_is_refused() {
+    // Go's Client.do calls CheckRedirect with the requests made so far; kubelet's RedirectChecker
+    // refuses when `len(via) >= 10`: 10 requests at most, so 9 redirects followed.
+    let server = chain_server();
+    run(["http", &server.url("/hop/9")]).says(0, ": ok: HTTP 200 OK after 9 redirects (");
+    let result = run(["http", &server.url("/hop/10")]);
+    result.says(
+        1,
+        &format!(
+            ": unhealthy: HTTP 302 Found after 9 redirects, stopped after 10 redirects, the last to {} (",
+            server.url("/hop/0")
+        ),
+    );
+    let result = run(["http", &server.url("/hop/11")]);
+    result.says(
+        1,
+        &format!(
+            ": unhealthy: HTTP 302 Found after 9 redirects, stopped after 10 redirects, the last to {} (",
+            server.url("/hop/1")
+        ),
+    );
+}
+
+#[test]
+fn only_301_302_303_307_308_with_a_location_are_followed() {
+    // Go's redirectBehavior: those five; any other 3xx, and one without Location, is the answer,
+    // which kubelet counts as success (a warning).
+    let server = serve(|request, out| {
+        let code = request.path.trim_start_matches('/');
+        match code {
+            "ok" => respond(out, "200 OK", &[], ""),
+            "302-empty" => respond(out, "302 Found", &[("location", "")], ""),
+            "302-none" => respond(out, "302 Found", &[], ""),
+            _ => respond(out, &format!("{code} Whatever"), &[("location", "/ok")], ""),
+        }
+    });
+    for code in ["301", "302", "303", "307", "308"] {
+        run(["http", &server.url(&format!("/{code}"))]).says(0, ": ok: HTTP 200 OK after 1 redirect (");
+    }
+    for (code, shown) in [
+        ("300", "HTTP 300 Multiple Choices ("),
+        ("304", "HTTP 304 Not Modified ("),
+        ("305", "HTTP 305 Use Proxy ("),
+        ("306", "HTTP 306 ("),
+        ("302-empty", "HTTP 302 Found ("),
+        ("302-none", "HTTP 302 Found ("),
+    ] {
+        run(["http", &server.url(&format!("/{code}"))]).says(0, &format!(": ok: {shown}"));
+    }
+    // HEAD stays HEAD across a hop.
+    let (recorder, requests) = recording_server();
+    let to_recorder = serve(move |_, out| {
+        let location = format!("http://127.0.0.1:{}/next", recorder.addr.port());
+        respond(out, "303 See Other", &[("location", &location)], "");
+    });
+    run(["http", "--method", "HEAD", &to_recorder.url("/")]).says(0, ": ok: HTTP 200 OK after 1 redirect (");
+    assert_eq!(requests.recv_timeout(Duration::from_secs(1)).expect("a request").method, "HEAD");
+}
+
+/// Redirects its first request to `location` (`{port}` replaced by its own port), answers 200 to
+/// the rest, and hands those requests to the test.
+fn redirect_once(location: &'static str) -> (Server, mpsc::Receiver<Request>) {
+    let (send, receive) = mpsc::channel();
+    let send = Mutex::new(send);
+    let first = Mutex::new(true);
+    let server = serve(move |request, out| {
+        if std::mem::replace(&mut *first.lock().unwrap(), false) {
+            let location = location.replace("{port}", &request.local.port().to_string());
+            respond(out, "302 Found", &[("location", &location)], "");
+        } else {
+            let _ = send.lock().unwrap().send(request.clone());
+            respond(out, "200 OK", &[], "");
+        }
+    });
+    (server, receive)
+}
+
+fn next_request(requests: &mpsc::Receiver<Request>) -> Request {
+    requests.recv_timeout(Duration::from_secs(1)).expect("the redirected request")
+}
+
+#[test]
+fn locations_resolve_as_rfc_3986_references() {
+    // Go's URL.Parse(loc) = ResolveReference (RFC 3986 §5.2), here by the url crate.
+    for (location, path) in [
+        ("../ok", "/a/ok"),
+        ("?x=1", "/a/b/c?x=1"),
+        ("d#fragment", "/a/b/d"),
+        ("/x/./y/../z", "/x/z"),
+        ("//127.0.0.1:{port}/p", "/p"),
+        ("HTTP://127.0.0.1:{port}/upper", "/upper"),
+        ("", ""),
+    ] {
+        let (server, requests) = redirect_once(location);
+        let result = run(["http", &server.url("/a/b/c?q")]);
+        if path.is_empty() {
+            // An empty Location is no redirect (Go: `if loc == ""`).
+            result.says(0, ": ok: HTTP 302 Found (");
+            continue;
+        }
+        result.says(0, ": ok: HTTP 200 OK after 1 redirect (");
+        assert_eq!(next_request(&requests).path, path, "{location}");
+    }
+}
+
+#[test]
+fn the_same_host_is_gos_hostname_byte_for_byte() {
+    // kubelet: `req.URL.Hostname() != via[0].URL.Hostname()` stops (ErrUseLastResponse); Go keeps
+    // a host's case, so LOCALHOST is another host than localhost; the port may differ.
+    let (server, _) = redirect_once("http://LOCALHOST:{port}/ok");
+    let url = format!("http://localhost:{}/", server.addr.port());
+    let expected = format!(
+        ": ok: HTTP 302 Found, to http://LOCALHOST:{}/ok, another host: not followed (",
+        server.addr.port()
+    );
+    run(["http", &url]).says(0, &expected);
+
+    let (other, requests) = recording_server();
+    let to_other = serve(move |_, out| {
+        let location = format!("http://127.0.0.1:{}/there", other.addr.port());
+        respond(out, "301 Moved Permanently", &[("location", &location)], "");
+    });
+    run(["http", &to_other.url("/")]).says(0, ": ok: HTTP 200 OK after 1 redirect (");
+    assert_eq!(next_request(&requests).path, "/there");
+}
+
+#[test]
+fn a_location_go_cannot_follow_fails() {
+    // Go's transport: `unsupported protocol scheme` for a same-host non-http(s) Location.
+    let (server, _) = redirect_once("ftp://127.0.0.1/file");
+    let result = run(["http", &server.url("/")]);
+    result.says(
+        1,
+        r#": unhealthy: HTTP 302 Found, to ftp://127.0.0.1/file: not followed, "ftp" is not http or https ("#,
+    );
+    // Go's url.Parse: an invalid port fails the probe ("failed to parse Location header").
+    let (server, _) = redirect_once("http://127.0.0.1:8x/");
+    let result = run(["http", &server.url("/")]);
+    result.says(1, r#": unhealthy: HTTP 302 Found, but its Location "http://127.0.0.1:8x/" is not a URL: "#);
+    // An opaque Location has no host (Hostname ""): another host, the 302 is the answer.
+    let (server, _) = redirect_once("mailto:ops@example.com");
+    run(["http", &server.url("/")])
+        .says(0, ": ok: HTTP 302 Found, to mailto:ops@example.com, another host: not followed (");
+}
+
+#[test]
+fn a_custom_host_survives_only_a_location_without_a_scheme() {
+    // Go's Client.do: `if u, _ := url.Parse(loc); u != nil && !u.IsAbs() { host = req.Host }`.
+    for (location, host) in [
+        ("/next", "example.test"),
+        ("//127.0.0.1:{port}/next", "example.test"),
+        ("http://127.0.0.1:{port}/next", ""),
+    ] {
+        let (server, requests) = redirect_once(location);
+        run(["http", "-H", "Host: example.test", &server.url("/")]).says(0, "after 1 redirect (");
+        let request = next_request(&requests);
+        let expected = if host.is_empty() { server.addr.to_string() } else { host.to_owned() };
+        assert_eq!(request.header("host"), Some(&*expected), "{location}: {request:?}");
+    }
+}
+
+#[test]
+fn url_credentials_survive_only_a_relative_location() {
+    // Go's ResolveReference keeps the base's User only for a reference without scheme or host;
+    // Go's send turns the URL's User into Basic authorization.
+    for (location, sent) in [
+        ("/next", true),
+        ("next", true),
+        ("http://127.0.0.1:{port}/next", false),
+        ("//127.0.0.1:{port}/next", false),
+    ] {
+        let (server, requests) = redirect_once(location);
+        let url = format!("http://probe:hunter2@{}/", server.addr);
+        let result = run(["http", &url]);
+        result.says(0, "after 1 redirect (");
+        result.hides("hunter2");
+        let request = next_request(&requests);
+        let expected = sent.then_some("Basic cHJvYmU6aHVudGVyMg==");
+        assert_eq!(request.header("authorization"), expected, "{location}: {request:?}");
+    }
+}
+
+#[test]
+fn credentials_never_go_to_another_origin() {
+    // Go's shouldCopyHeaderOnRedirect: Authorization and Cookie only to the same host and port.
+    let (other, requests) = recording_server();
+    let to_other = serve(move |_, out| {
+        let location = format!("http://127.0.0.1:{}/there", other.addr.port());
+        respond(out, "302 Found", &[("location", &location)], "");
+    });
+    let args =
+        ["http", "-H", "Authorization: Bearer s3cret", "-H", "Cookie: session=s3cret", "-H", "X-Kept: yes"];
+    let url = to_other.url("/");
+    probe().args(args).args([&url]).run().says(0, "after 1 redirect (");
+    let request = next_request(&requests);
+    assert_eq!(request.header("authorization"), None, "{request:?}");
+    assert_eq!(request.header("cookie"), None, "{request:?}");
+    assert_eq!(request.header("x-kept"), Some("yes"), "{request:?}");
+}
+
+#[test]
+fn a_hop_carries_the_referer_without_credentials() {
+    // Go's refererForURL: the previous URL, user info removed.
+    let (server, requests) = redirect_once("/next");
+    let url = format!("http://probe:hunter2@{}/start?x=1", server.addr);
+    run(["http", &url]).code(0);
+    let request = next_request(&requests);
+    assert_eq!(request.header("referer"), Some(&*format!("http://{}/start?x=1", server.addr)), "{request:?}");
+}
+
+#[test]
+fn a_redirect_to_https_on_the_same_host_is_followed() {
+    // kubelet compares host names only: scheme and port may change.
+    let pki = Pki::new();
+    let secure = https_server(&pki, &["localhost", "127.0.0.1"], false, false);
+    let port = secure.addr.port();
+    let server = serve(move |_, out| {
+        respond(out, "308 Permanent Redirect", &[("location", &format!("https://127.0.0.1:{port}/"))], "")
+    });
+    let ca = pki.ca.to_str().unwrap();
+    run(["http", "--cacert", ca, &server.url("/")]).says(0, ": ok: HTTP 200 OK after 1 redirect (");
+    let result = run(["http", &server.url("/")]);
+    result.says(2, ": unreachable: TLS: certificate not trusted (unknown issuer) (");
+}
+
+#[test]
+fn a_body_that_fails_before_10_kib_fails_the_probe() {
+    // kubelet: a ReadAtMost error other than ErrLimitReached is a failure.
+    for (answer, expected) in [
+        (
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten.."[..],
+            ": unreachable: HTTP 200 OK, but reading the body failed: the body ends after 10 of its 100 bytes (",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+            ": unreachable: HTTP 200 OK, but reading the body failed: invalid chunk length (",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n",
+            ": unreachable: HTTP 200 OK, but reading the body failed: the chunked body ends after 2 bytes, before its last chunk (",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nokXX0\r\n\r\n",
+            ": unreachable: HTTP 200 OK, but reading the body failed: malformed chunked encoding (",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n",
+            r#": unreachable: HTTP 200 OK, but the answer is not HTTP: unsupported transfer encoding: "gzip" ("#,
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok",
+            ": unreachable: HTTP 200 OK, but the answer is not HTTP: several different Content-Length headers (",
+        ),
+    ] {
+        run(["http", &raw_server(answer).url("/")]).says(2, expected);
+    }
+    // Well-formed bodies of each framing pass: chunked with a trailer, and one read to the close.
+    for answer in [
+        &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2;ext=1\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n"[..],
+        b"HTTP/1.0 200 OK\r\n\r\nuntil the close",
+    ] {
+        run(["http", "--body-contains", "o", &raw_server(answer).url("/")])
+            .says(0, ": ok: HTTP 200 OK, body matches (");
+    }
+}
+
+#[test]
+fn a_body_that_stalls_times_out_during_body() {
+    // kubelet reads the body under the client's timeout: a stalled body is a failure.
+    let stalled = serve(|_, out| {
+        let _ = out.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nten bytes.");
+        let _ = out.flush();
+        thread::sleep(Duration::from_secs(5));
+    });
+    let result = run(["http", "-t", "300ms", &stalled.url("/")]);
+    let line = result.code(2).within(Duration::from_millis(300) + MARGIN).stderr_line();
+    assert!(line.contains(": unreachable: timed out after 300ms during body ("), "{line}");
+}
+
+#[test]
+fn a_failing_status_is_told_without_waiting_for_its_body() {
+    // kubelet fails any status outside 200-399 whatever its body.
+    let stalled = serve(|_, out| {
+        let _ = out.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 100\r\n\r\n");
+        let _ = out.flush();
+        thread::sleep(Duration::from_secs(5));
+    });
+    let result = run(["http", "-t", "2s", &stalled.url("/")]);
+    result.code(1).within(Duration::from_secs(1));
+    result.says(1, ": unhealthy: HTTP 503 Service Unavailable (");
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_named() {
+    // Every check words it the same: net::resolve's "cannot resolve HOST: …".
+    let result = run(["http", "http://no-such-host.invalid:8080/health"]);
+    result.says(2, ": unreachable: cannot resolve no-such-host.invalid: ");
+}
+
+#[test]
+fn a_tls_port_asked_in_plain_text_is_named() {
+    // A TLS server answers plain text with an alert record (0x15 0x03 …): say the port speaks TLS.
+    let pki = Pki::new();
+    let server = https_server(&pki, &["localhost"], false, false);
+    let result = run(["http", &server.url("/")]);
+    result.says(2, ": unreachable: the answer is TLS, not HTTP: the port speaks TLS (use https://) (");
 }

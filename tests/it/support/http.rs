@@ -14,8 +14,10 @@ use std::{
 pub struct Request {
     pub method: String,
     pub path: String,
-    /// Header lines as received, names as sent.
+    /// Header lines as received, names as sent, in the order sent.
     pub headers: Vec<(String, String)>,
+    /// The server's own address, for answers that name it (absolute redirects).
+    pub local: SocketAddr,
 }
 
 impl Request {
@@ -66,16 +68,17 @@ fn start(tls: Option<Arc<rustls::ServerConfig>>, handler: Arc<Handler>) -> Serve
 }
 
 fn handle(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, handler: &Handler) {
+    let Ok(local) = stream.local_addr() else { return };
     match tls {
-        None => exchange(stream, handler),
+        None => exchange(stream, local, handler),
         Some(config) => {
             let Ok(connection) = rustls::ServerConnection::new(config) else { return };
-            exchange(rustls::StreamOwned::new(connection, stream), handler);
+            exchange(rustls::StreamOwned::new(connection, stream), local, handler);
         }
     }
 }
 
-fn exchange<S: Read + Write>(stream: S, handler: &Handler) {
+fn exchange<S: Read + Write>(stream: S, local: SocketAddr, handler: &Handler) {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -94,7 +97,7 @@ fn exchange<S: Read + Write>(stream: S, handler: &Handler) {
             headers.push((name.to_owned(), value.trim().to_owned()));
         }
     }
-    let request = Request { method, path, headers };
+    let request = Request { method, path, headers, local };
     let stream = reader.get_mut();
     handler(&request, stream);
     let _ = stream.flush();
