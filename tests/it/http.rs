@@ -692,6 +692,13 @@ fn credentials_never_go_to_another_origin() {
     assert_eq!(request.header("authorization"), None, "{request:?}");
     assert_eq!(request.header("cookie"), None, "{request:?}");
     assert_eq!(request.header("x-kept"), Some("yes"), "{request:?}");
+
+    // The same origin keeps them.
+    let (server, requests) = redirect_once("/next");
+    probe().args(args).args([&server.url("/")]).run().says(0, "after 1 redirect (");
+    let request = next_request(&requests);
+    assert_eq!(request.header("authorization"), Some("Bearer s3cret"), "{request:?}");
+    assert_eq!(request.header("cookie"), Some("session=s3cret"), "{request:?}");
 }
 
 #[test]
