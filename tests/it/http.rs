@@ -808,3 +808,16 @@ fn a_tls_port_asked_in_plain_text_is_named() {
     let result = run(["http", &server.url("/")]);
     result.says(2, ": unreachable: the answer is TLS, not HTTP: the port speaks TLS (use https://) (");
 }
+
+#[test]
+fn a_tls_body_read_to_the_close_ends_without_close_notify() {
+    // Go's crypto/tls takes a TCP close between records as the end of the stream.
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost"]);
+    let server = serve_tls(server_config(&pair, None), |_, out| {
+        let _ = out.write_all(b"HTTP/1.0 200 OK\r\n\r\nup until the close");
+    });
+    let url = server.https_url("localhost", "/");
+    let result = run(["http", "--cacert", pki.ca.to_str().unwrap(), "--body-contains", "close", &url]);
+    result.says(0, ": ok: HTTP 200 OK, body matches (");
+}

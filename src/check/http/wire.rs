@@ -242,7 +242,7 @@ fn read_one_head(reader: &mut BufReader<Connection>) -> Result<Head, Failure> {
         if line.is_empty() {
             return Ok(head);
         }
-        pending = Some(trim(&line).to_vec());
+        pending = Some(trimmed(line));
     }
 }
 
@@ -269,6 +269,15 @@ fn status(line: &[u8]) -> Result<Head, Failure> {
         _ => return Err(not_http()),
     };
     Ok(Head { status, minor, ..Head::default() })
+}
+
+/// `trim`, in place: a head line may be megabytes long, and is not copied.
+fn trimmed(mut line: Vec<u8>) -> Vec<u8> {
+    let end = line.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(0, |i| i + 1);
+    line.truncate(end);
+    let start = line.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(line.len());
+    line.drain(..start);
+    line
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -445,7 +454,13 @@ impl Read for Body<'_> {
             Framing::UntilClose => buf.len(),
             _ => buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX)),
         };
-        let n = self.reader.read(&mut buf[..want])?;
+        let n = match self.reader.read(&mut buf[..want]) {
+            // rustls reports a close without close_notify so; Go's TLS takes it as the end.
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof && self.framing == Framing::UntilClose => {
+                0
+            }
+            read => read?,
+        };
         if n == 0 {
             if self.framing == Framing::UntilClose {
                 self.done = true;
