@@ -821,3 +821,10 @@ fn a_tls_body_read_to_the_close_ends_without_close_notify() {
     let result = run(["http", "--cacert", pki.ca.to_str().unwrap(), "--body-contains", "close", &url]);
     result.says(0, ": ok: HTTP 200 OK, body matches (");
 }
+
+#[test]
+fn a_server_that_closes_without_a_word_is_said_so() {
+    // Go's transport fails the request (EOF); kubelet's probe fails.
+    let result = run(["http", &raw_server(b"").url("/")]);
+    result.says(2, ": unreachable: the server closed the connection without answering (");
+}
