@@ -269,7 +269,7 @@ fn certificates(what: &str, path: &Path) -> anyhow::Result<Certificates> {
     Ok(Certificates { der, pem })
 }
 
-/// Certificates to trust, checked now: ureq and the redis crate skip the ones they cannot use,
+/// Certificates to trust, checked now: the redis crate skips the ones it cannot use,
 /// which would turn a bad --cacert into "unknown issuer" at every attempt instead of exit 3.
 fn trust_anchors(what: &str, path: &Path) -> anyhow::Result<Certificates> {
     let certificates = certificates(what, path)?;
