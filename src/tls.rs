@@ -88,8 +88,8 @@ impl Tls {
         self.insecure
     }
 
-    /// The same settings as a rustls configuration, for http's own client.
-    #[cfg(feature = "http")]
+    /// The same settings as a rustls configuration, for the checks that run TLS over their own
+    /// socket (http, grpc, mysql, amqp). --insecure still checks the handshake's signatures.
     pub fn for_rustls(&self) -> anyhow::Result<ClientConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -100,13 +100,8 @@ impl Tls {
         } else {
             let mut store = RootCertStore::empty();
             match &self.roots {
-                Some(roots) => {
-                    for cert in &roots.der {
-                        store
-                            .add(cert.clone())
-                            .map_err(|_| anyhow::anyhow!("a CA certificate is not usable"))?;
-                    }
-                }
+                // `trust_anchors` made sure at least one is usable; a bundle may hold others.
+                Some(roots) => _ = store.add_parsable_certificates(roots.der.iter().cloned()),
                 None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
             }
             builder.with_root_certificates(store)
