@@ -16,18 +16,39 @@ use serde_yaml_ng::Value;
 use crate::support::{
     http::{respond, serve},
     postgres::{APP_PASSWORD, APP_USER, Postgres},
+    process,
     redis::Redis,
 };
 
 const REDIS_PASSWORD: &str = "example-redis-pw";
 
-/// One probe command found in an example.
+/// One probe command found in an example, with where the volumes its container mounts are in
+/// this test (mount path, directory).
 #[derive(Debug)]
 struct Case {
     file: String,
     argv: Vec<String>,
     env: Vec<(String, String)>,
     timeout: Duration,
+    mounts: Vec<(String, PathBuf)>,
+}
+
+/// What the examples need besides their probe commands: the volumes (alive as long as the test),
+/// and the containers' own commands, which the test stands in for.
+#[derive(Default)]
+struct Examples {
+    cases: Vec<Case>,
+    volumes: Vec<tempfile::TempDir>,
+    /// A container's command and mounts, for containers that have one.
+    programs: Vec<(String, Vec<String>, Vec<(String, PathBuf)>)>,
+}
+
+/// Files the examples' programs write, which the test writes for them.
+const WRITTEN_BY_THE_APP: &[&str] = &["/run/worker/heartbeat"];
+
+/// An image from Docker Hub's official library (`redis:7.2`, `postgres:16`): it has no probe.
+fn is_stock(image: &str) -> bool {
+    !image.contains('/')
 }
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
@@ -61,6 +82,7 @@ fn secret(name: &str, key: &str) -> String {
     match (name, key) {
         ("redis", "password") => REDIS_PASSWORD.to_owned(),
         ("orders-db", "username") => APP_USER.to_owned(),
+        ("orders-db", "password") => APP_PASSWORD.to_owned(),
         other => panic!("no test value for the secret {other:?}"),
     }
 }
@@ -101,11 +123,64 @@ fn deadline(argv: &[String]) -> Duration {
     Duration::from_millis(900)
 }
 
-fn kubernetes_cases(file: &str, document: &Value) -> Vec<Case> {
+/// A new directory standing for a volume, kept until the test ends.
+fn volume(examples: &mut Examples) -> PathBuf {
+    let dir = tempfile::Builder::new().prefix("probe-volume-").tempdir().expect("temp dir");
+    let path = dir.path().to_owned();
+    examples.volumes.push(dir);
+    path
+}
+
+fn kubernetes_cases(file: &str, document: &Value, examples: &mut Examples) {
     let pod =
         if document["kind"] == "Pod" { &document["spec"] } else { &document["spec"]["template"]["spec"] };
-    let mut cases = Vec::new();
+    // Each volume as a directory: an emptyDir empty, a Secret holding its items.
+    let mut volumes = BTreeMap::new();
+    for entry in pod["volumes"].as_sequence().into_iter().flatten() {
+        let name = entry["name"].as_str().expect("volume name").to_owned();
+        let dir = volume(examples);
+        if let Some(secret_name) = entry["secret"]["secretName"].as_str() {
+            let items = entry["secret"]["items"].as_sequence().expect("the Secret's items are listed");
+            for item in items {
+                let (key, path) = (item["key"].as_str().unwrap(), item["path"].as_str().unwrap());
+                fs::write(dir.join(path), secret(secret_name, key)).unwrap();
+            }
+        } else {
+            assert!(entry.get("emptyDir").is_some(), "{file}: volume {name} is neither an emptyDir nor a Secret");
+        }
+        volumes.insert(name, dir);
+    }
+    let mounts_of = |container: &Value| -> Vec<(String, PathBuf)> {
+        container["volumeMounts"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|mount| {
+                let name = mount["name"].as_str().expect("mount name");
+                let dir = volumes.get(name).unwrap_or_else(|| panic!("{file}: no volume {name}"));
+                (mount["mountPath"].as_str().expect("mountPath").to_owned(), dir.clone())
+            })
+            .collect()
+    };
+    // Init containers first, as kubelet runs them.
+    for container in pod["initContainers"].as_sequence().into_iter().flatten() {
+        let argv = strings(&container["command"]);
+        if argv.first().is_some_and(|a| a == "/probe") {
+            examples.cases.push(Case {
+                file: file.to_owned(),
+                argv,
+                env: container_env(container),
+                timeout: Duration::from_secs(30),
+                mounts: mounts_of(container),
+            });
+        }
+    }
     for container in pod["containers"].as_sequence().into_iter().flatten() {
+        let image = container["image"].as_str().expect("image");
+        let command = strings(&container["command"]);
+        if !command.is_empty() {
+            examples.programs.push((image.to_owned(), command, mounts_of(container)));
+        }
         for kind in ["startupProbe", "livenessProbe", "readinessProbe"] {
             let probe = &container[kind];
             if probe.is_null() {
@@ -120,57 +195,90 @@ fn kubernetes_cases(file: &str, document: &Value) -> Vec<Case> {
                 deadline(&argv) < timeout,
                 "{file}: {kind}: probe's deadline must be under timeoutSeconds"
             );
-            cases.push(Case { file: file.to_owned(), argv, env: container_env(container), timeout });
-        }
-    }
-    for container in pod["initContainers"].as_sequence().into_iter().flatten() {
-        let argv = strings(&container["command"]);
-        if argv.first().is_some_and(|a| a == "/probe") {
-            cases.push(Case {
+            assert!(
+                !(is_stock(image) && argv[0] == "/probe"),
+                "{file}: {image} has no /probe: install it into a volume with an init container"
+            );
+            examples.cases.push(Case {
                 file: file.to_owned(),
                 argv,
                 env: container_env(container),
-                timeout: Duration::from_secs(30),
+                timeout,
+                mounts: mounts_of(container),
             });
         }
     }
-    cases
 }
 
-fn compose_cases(file: &str, document: &Value) -> Vec<Case> {
-    let mut cases = Vec::new();
+fn compose_cases(file: &str, document: &Value, examples: &mut Examples) {
+    let mut volumes = BTreeMap::new();
+    for (name, _) in document["volumes"].as_mapping().into_iter().flatten() {
+        volumes.insert(name.as_str().expect("volume name").to_owned(), volume(examples));
+    }
+    let (mut installs, mut others) = (Vec::new(), Vec::new());
     for (_, service) in document["services"].as_mapping().into_iter().flatten() {
+        let image = service["image"].as_str().expect("image");
+        let mounts: Vec<(String, PathBuf)> = strings(&service["volumes"])
+            .iter()
+            .map(|spec| {
+                let mut parts = spec.split(':');
+                let (name, path) = (parts.next().unwrap(), parts.next().expect("a mount path"));
+                let dir = volumes.get(name).unwrap_or_else(|| panic!("{file}: no volume {name}"));
+                (path.to_owned(), dir.clone())
+            })
+            .collect();
+        let case = |argv: Vec<String>, timeout: Duration| Case {
+            file: file.to_owned(),
+            argv,
+            env: Vec::new(),
+            timeout,
+            mounts: mounts.clone(),
+        };
+        // The probe image's entrypoint is /probe: its command is probe's arguments.
+        if image.contains("/probe:") {
+            let argv = ["/probe".to_owned()].into_iter().chain(strings(&service["command"])).collect();
+            installs.push(case(argv, Duration::from_secs(30)));
+            continue;
+        }
+        let entrypoint = strings(&service["entrypoint"]);
+        if entrypoint.first().is_some_and(|first| first.ends_with("/probe")) {
+            let argv = entrypoint.into_iter().chain(strings(&service["command"])).collect();
+            others.push(case(argv, Duration::from_secs(60)));
+        }
         let check = &service["healthcheck"];
         let test = strings(&check["test"]);
         if test.first().is_some_and(|first| first == "CMD") {
             let timeout = seconds(check["timeout"].as_str().expect("a healthcheck timeout"));
-            cases.push(Case { file: file.to_owned(), argv: test[1..].to_vec(), env: Vec::new(), timeout });
+            assert!(
+                !(is_stock(image) && test[1] == "/probe"),
+                "{file}: {image} has no /probe: install it into a volume"
+            );
+            others.push(case(test[1..].to_vec(), timeout));
         }
     }
-    cases
+    examples.cases.extend(installs.into_iter().chain(others));
 }
 
-fn ci_cases(file: &str, document: &Value) -> Vec<Case> {
-    let mut cases = Vec::new();
+fn ci_cases(file: &str, document: &Value, examples: &mut Examples) {
     for (_, job) in document["jobs"].as_mapping().into_iter().flatten() {
         for step in job["steps"].as_sequence().into_iter().flatten() {
             if let Some(run) = step["run"].as_str().filter(|run| run.starts_with("probe ")) {
                 let argv = run.split_whitespace().map(str::to_owned).collect();
-                cases.push(Case {
+                examples.cases.push(Case {
                     file: file.to_owned(),
                     argv,
                     env: Vec::new(),
                     timeout: Duration::from_secs(60),
+                    mounts: Vec::new(),
                 });
             }
         }
     }
-    cases
 }
 
-fn all_cases() -> Vec<Case> {
+fn all_examples() -> Examples {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut cases = Vec::new();
+    let mut examples = Examples::default();
     for path in yaml_files(&root) {
         let file = path.strip_prefix(&root).unwrap().display().to_string();
         let text = fs::read_to_string(&path).unwrap();
@@ -179,64 +287,143 @@ fn all_cases() -> Vec<Case> {
                 serde::Deserialize::deserialize(document).unwrap_or_else(|e| panic!("{file}: {e}"));
             if document.get("apiVersion").is_some() {
                 assert!(document["kind"].is_string() && document["metadata"]["name"].is_string(), "{file}");
-                cases.extend(kubernetes_cases(&file, &document));
+                kubernetes_cases(&file, &document, &mut examples);
             } else if document.get("services").is_some() {
-                cases.extend(compose_cases(&file, &document));
+                compose_cases(&file, &document, &mut examples);
             } else if document.get("jobs").is_some() {
-                cases.extend(ci_cases(&file, &document));
+                ci_cases(&file, &document, &mut examples);
             } else {
                 panic!("{file}: neither a Kubernetes manifest, a compose file nor a CI workflow");
             }
         }
     }
-    cases
+    examples
+}
+
+/// A path inside a container, where this test keeps it: under a mounted volume's directory.
+fn in_volume(path: &str, mounts: &[(String, PathBuf)]) -> Option<PathBuf> {
+    mounts.iter().find_map(|(at, dir)| {
+        let rest = path.strip_prefix(at.as_str())?;
+        (rest.is_empty() || rest.starts_with('/')).then(|| dir.join(rest.trim_start_matches('/')))
+    })
+}
+
+/// Redis as the Kubernetes example starts it (its own command, the password from the Secret in
+/// the environment), on a port of the test's.
+fn redis_as_the_example_starts_it(command: &[String]) -> Redis {
+    let dir = tempfile::Builder::new().prefix("probe-redis-").tempdir().expect("temp dir");
+    let log = dir.path().join("redis.log");
+    let server = process::start("redis-server", &log, "Ready to accept connections", |port| {
+        let own = format!(
+            "redis-server - --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{}' --logfile '{}'",
+            dir.path().display(),
+            log.display()
+        );
+        let argv: Vec<String> = command.iter().map(|arg| arg.replace("redis-server -", &own)).collect();
+        assert!(argv.iter().any(|arg| arg.contains(&own)), "the example runs `redis-server -`: {command:?}");
+        let mut command = Command::new(&argv[0]);
+        command.args(&argv[1..]).env_clear().env("PATH", "/usr/bin:/bin").env("REDIS_PASSWORD", REDIS_PASSWORD);
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        command
+    });
+    Redis { server, dir }
+}
+
+/// A process with the container's command line: `sh -c '…' COMMAND...`, which ends with its sleep.
+fn stand_in(command: &[String]) -> process::Server {
+    let mut sh = Command::new("/bin/sh");
+    sh.args(["-c", r#"trap 'kill $!; exit' INT TERM; sleep 60 & wait"#]).args(command).stdout(Stdio::null()).stderr(Stdio::null());
+    let child = process::spawn_for_life(sh).expect("sh");
+    process::Server::adopt(child)
 }
 
 #[test]
 fn every_example_probe_passes_against_real_servers() {
+    let examples = all_examples();
     let web = serve(|request, out| match request.path.as_str() {
         "/healthz" => respond(out, "200 OK", &[], "ok"),
         "/ready" => respond(out, "200 OK", &[], r#"{"status":"UP"}"#),
         _ => respond(out, "404 Not Found", &[], ""),
     });
-    // The Kubernetes examples' Redis has a password from a Secret; compose's and CI's has none.
-    let redis = Redis::with_args(&["--requirepass", REDIS_PASSWORD]);
+    // The Kubernetes examples' Redis has a password from a Secret and is started as
+    // kubernetes/redis.yaml starts it; compose's and CI's has none.
+    let (_, redis_command, _) = examples
+        .programs
+        .iter()
+        .find(|(image, ..)| image.starts_with("redis:"))
+        .expect("an example runs redis");
+    let redis = redis_as_the_example_starts_it(redis_command);
+    let cmdline = fs::read(format!("/proc/{}/cmdline", redis.server.pid())).unwrap();
+    assert!(!String::from_utf8_lossy(&cmdline).contains(REDIS_PASSWORD), "the password is on a command line");
+    assert_eq!(redis.cli(Some(REDIS_PASSWORD), &["ping"]), "PONG");
+    assert!(redis.cli(None, &["ping"]).contains("NOAUTH"), "the example's Redis has no password");
     let open_redis = Redis::start();
     let postgres = Postgres::start();
-    let password_file = postgres.dir.path().join("db-password");
-    fs::write(&password_file, APP_PASSWORD).unwrap();
 
-    // Where the examples' hosts, ports and mounted files are in this test.
+    // The containers' own programs, and the files they write.
+    let mut stand_ins = Vec::new();
+    for (image, command, mounts) in &examples.programs {
+        if !image.starts_with("redis:") {
+            stand_ins.push(stand_in(command));
+        }
+        for path in WRITTEN_BY_THE_APP {
+            if let Some(file) = in_volume(path, mounts) {
+                fs::write(file, "").unwrap();
+            }
+        }
+    }
+
+    // Where the examples' hosts and ports are in this test.
     let (redis_at, pg_at) = (format!("127.0.0.1:{}", redis.port()), format!("127.0.0.1:{}", postgres.port()));
     let renames: BTreeMap<&str, String> = BTreeMap::from([
         ("127.0.0.1:8080", web.addr.to_string()),
         ("127.0.0.1:6379", redis_at.clone()),
         ("redis.cache.svc.cluster.local:6379", redis_at),
         ("127.0.0.1:5432", pg_at.clone()),
-        ("postgres.db.svc.cluster.local:5432", pg_at),
-        ("/var/run/secrets/db/password", password_file.display().to_string()),
+        ("postgres.db.svc.cluster.local:5432", pg_at.clone()),
+        ("postgres:5432", pg_at),
     ]);
     let open_redis_at = format!("127.0.0.1:{}", open_redis.port());
-    let rename = |file: &str, text: &str| {
-        let text = if file.starts_with("kubernetes/") {
+    let rename = |case: &Case, text: &str| {
+        if let Some(path) = in_volume(text, &case.mounts) {
+            return path.display().to_string();
+        }
+        let text = if case.file.starts_with("kubernetes/") {
             text.to_owned()
         } else {
-            text.replace("127.0.0.1:6379", &open_redis_at)
+            text.replace("127.0.0.1:6379", &open_redis_at).replace("redis:6379", &open_redis_at)
         };
         renames.iter().fold(text, |text, (from, to)| text.replace(from, to))
     };
 
-    let cases = all_cases();
-    assert!(cases.len() >= 12, "the examples hold {} probe commands", cases.len());
-    for case in cases {
-        assert!(matches!(case.argv[0].as_str(), "/probe" | "probe"), "{case:?}");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_probe"));
-        command.env_clear().args(case.argv[1..].iter().map(|a| rename(&case.file, a)));
+    assert!(examples.cases.len() >= 18, "the examples hold {} probe commands", examples.cases.len());
+    let mut installed = 0;
+    for case in &examples.cases {
+        // /probe is in the probe image and in images that copy it in; any other path must be
+        // in a volume, where an init container (or service) put it first.
+        let program = match case.argv[0].as_str() {
+            "/probe" | "probe" => PathBuf::from(env!("CARGO_BIN_EXE_probe")),
+            other => {
+                let path = in_volume(other, &case.mounts)
+                    .unwrap_or_else(|| panic!("{}: {other} is in no volume of its container", case.file));
+                assert!(path.exists(), "{}: nothing installed {other} before it runs", case.file);
+                path
+            }
+        };
+        let mut args: Vec<String> = case.argv[1..].iter().map(|a| rename(case, a)).collect();
+        // The command after `--` is the app's: a stand-in that says it started.
+        let app = args.iter().position(|a| a == "--").map(|at| args.split_off(at + 1));
+        if let Some(app) = &app {
+            args.extend(["/bin/sh".into(), "-c".into(), r#"echo "app started: $0 $*""#.into()]);
+            args.extend(app.iter().cloned());
+        }
+        let mut command = Command::new(&program);
+        command.env_clear().args(&args);
         for (key, value) in &case.env {
             let value = match (key.as_str(), value.as_str()) {
                 ("PGHOST", _) => "127.0.0.1".to_owned(),
                 ("PGPORT", _) => postgres.port().to_string(),
-                _ => rename(&case.file, value),
+                _ => rename(case, value),
             };
             command.env(key, value);
         }
@@ -247,6 +434,15 @@ fn every_example_probe_passes_against_real_servers() {
             thread::sleep(Duration::from_millis(5));
         }
         let output = child.wait_with_output().expect("output");
-        assert_eq!(output.status.code(), Some(0), "{case:?}\n{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{case:?}\n{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        if let Some(app) = app {
+            assert!(stdout.ends_with(&format!("app started: {}\n", app.join(" "))), "{case:?}\n{stdout}");
+        }
+        if args.first().is_some_and(|a| a == "install") {
+            installed += 1;
+        }
     }
+    assert!(installed >= 3, "the examples install probe {installed} times");
+    drop(stand_ins);
 }

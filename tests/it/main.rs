@@ -2,11 +2,15 @@
 
 mod cli;
 mod examples;
+mod exec;
+mod file;
 mod hostile;
 mod http;
 mod hygiene;
 mod image;
+mod install;
 mod postgres;
+mod process;
 mod redis;
 mod support;
 mod tcp;

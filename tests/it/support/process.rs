@@ -43,6 +43,11 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// A process the test started itself, stopped as a server is when dropped.
+    pub fn adopt(child: Child) -> Server {
+        Server { child, port: 0, log: PathBuf::new() }
+    }
 }
 
 impl Drop for Server {

@@ -1,0 +1,70 @@
+//! `probe install DIR`: copies the running binary to DIR/probe, for images that lack it (an init
+//! container from the probe image fills a shared volume; that image has no shell and no `cp`).
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io,
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context as _;
+
+/// Writes DIR/probe beside it first and renames it into place, so a reader never sees half a
+/// file and a probe running from that path keeps its own (the old file lives on until it
+/// exits). Returns the path written. DIR must exist: it is never created.
+pub fn install(dir: &Path) -> anyhow::Result<PathBuf> {
+    let failed = |why: String| anyhow::anyhow!("cannot install into {}: {why}", dir.display());
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(failed("not a directory".into())),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err(failed("no such directory (it is not created)".into()));
+        }
+        Err(err) => return Err(failed(describe(&err))),
+    }
+    // /proc/self/exe opens the running binary even when its path has since been replaced.
+    let mut source = File::open("/proc/self/exe")
+        .context("cannot read the running binary (/proc/self/exe)")
+        .map_err(|err| failed(format!("{err:#}")))?;
+    let target = dir.join("probe");
+    let (temp_path, mut temp) = create_beside(dir).map_err(|err| failed(describe(&err)))?;
+    let written = (|| {
+        io::copy(&mut source, &mut temp)?;
+        // 0755 whatever the umask: fchmod is not masked, the mode given to open(2) is.
+        temp.set_permissions(fs::Permissions::from_mode(0o755))?;
+        temp.sync_all()?;
+        drop(temp);
+        fs::rename(&temp_path, &target)?;
+        // The rename is durable once the directory is.
+        File::open(dir)?.sync_all()
+    })();
+    if let Err(err) = written {
+        let _ = fs::remove_file(&temp_path);
+        return Err(failed(describe(&err)));
+    }
+    Ok(target)
+}
+
+/// A new file in `dir` under a name nobody else uses (`.probe.install.<pid>.<nanos>`): two
+/// installs at once each rename a complete file of their own.
+fn create_beside(dir: &Path) -> io::Result<(PathBuf, File)> {
+    let mut tries = 0;
+    loop {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |t| t.subsec_nanos());
+        let path = dir.join(format!(".probe.install.{}.{nanos}", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).mode(0o700).open(&path) {
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            other => return other.map(|file| (path, file)),
+        }
+    }
+}
+
+fn describe(err: &io::Error) -> String {
+    match err.kind() {
+        io::ErrorKind::ReadOnlyFilesystem => "read-only file system".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied (not writable)".to_owned(),
+        _ => crate::net::describe(err),
+    }
+}
