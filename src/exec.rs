@@ -58,6 +58,11 @@ mod tests {
         assert_eq!(command, Some(args(&["app", "--", "x"])));
         let (own, command) = split(args(&["probe", "tcp", "db:1"])).unwrap();
         assert_eq!((own.len(), command), (3, None));
-        assert!(split(args(&["probe", "tcp", "db:1", "--"])).unwrap_err().to_string().contains("must be followed"));
+        assert!(
+            split(args(&["probe", "tcp", "db:1", "--"]))
+                .unwrap_err()
+                .to_string()
+                .contains("must be followed")
+        );
     }
 }

@@ -24,13 +24,13 @@ pub struct Args {
 
 impl Args {
     pub fn targets(self, _env: &dyn Env) -> anyhow::Result<Vec<Target>> {
-        let mut targets = Vec::with_capacity(self.paths.len());
-        for path in self.paths {
-            anyhow::ensure!(!path.as_os_str().is_empty(), "an empty PATH names no file");
-            let label = path.display().to_string();
-            targets.push(Target { label, check: Arc::new(File { path, max_age: self.max_age }) });
-        }
-        Ok(targets)
+        // clap refuses an empty PATH.
+        let max_age = self.max_age;
+        Ok(self
+            .paths
+            .into_iter()
+            .map(|path| Target { label: path.display().to_string(), check: Arc::new(File { path, max_age }) })
+            .collect())
     }
 }
 
@@ -54,15 +54,13 @@ impl Check for File {
         let age = SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO);
         match self.max_age {
             None => Verdict::healthy(format!("{kind} exists, modified {} ago", age_text(age))),
-            Some(max) if age <= max => Verdict::healthy(format!(
-                "modified {} ago, within {}",
-                age_text(age),
-                duration::setting(max)
-            )),
+            Some(max) if age <= max => {
+                Verdict::healthy(format!("modified {} ago, within {}", age_text(age), limit_text(max)))
+            }
             Some(max) => Verdict::unhealthy(format!(
                 "stale: modified {} ago, more than {}",
                 age_text(age),
-                duration::setting(max)
+                limit_text(max)
             )),
         }
     }
@@ -80,9 +78,9 @@ fn missing_or_unexaminable(path: &Path, err: &io::Error) -> Verdict {
             Some(file) => Verdict::unhealthy(format!("missing: {} is not a directory", file.display())),
             None => Verdict::unhealthy("missing: a part of the path is not a directory"),
         },
-        io::ErrorKind::PermissionDenied => {
-            Verdict::unreachable("cannot examine it: permission denied (a directory on the way is not searchable)")
-        }
+        io::ErrorKind::PermissionDenied => Verdict::unreachable(
+            "cannot examine it: permission denied (a directory on the way is not searchable)",
+        ),
         _ => Verdict::unreachable(format!("cannot examine it: {}", net::describe(err))),
     }
 }
@@ -94,20 +92,24 @@ fn not_a_directory(path: &Path) -> Option<&Path> {
     parts.into_iter().find(|part| fs::metadata(part).is_ok_and(|meta| !meta.is_dir()))
 }
 
-/// An age as people read it: `350ms`, `42s`, `2m5s`, `3h0m12s`.
+/// An age as people read it, to the second: `350ms`, `42s`, `2m5s`, `3h12s`, `1h`.
 fn age_text(age: Duration) -> String {
     if age < Duration::from_secs(1) {
         return format!("{}ms", age.as_millis());
     }
     let secs = age.as_secs();
-    let (hours, minutes, seconds) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if hours > 0 {
-        format!("{hours}h{minutes}m{seconds}s")
-    } else if minutes > 0 {
-        format!("{minutes}m{seconds}s")
-    } else {
-        format!("{seconds}s")
+    let mut text = String::new();
+    for (amount, unit) in [(secs / 3600, "h"), (secs / 60 % 60, "m"), (secs % 60, "s")] {
+        if amount > 0 {
+            text.push_str(&format!("{amount}{unit}"));
+        }
     }
+    text
+}
+
+/// `--max-age` as the user could have written it: `60s` reads `1m`, `1.5s` stays `1.5s`.
+fn limit_text(limit: Duration) -> String {
+    if limit.subsec_nanos() == 0 { age_text(limit) } else { duration::setting(limit) }
 }
 
 #[cfg(test)]
@@ -116,12 +118,21 @@ mod tests {
 
     #[test]
     fn ages_read_back_as_durations() {
-        let cases = [(350, "350ms"), (42_000, "42s"), (125_400, "2m5s"), (10_812_000, "3h0m12s")];
+        let cases =
+            [(350, "350ms"), (42_000, "42s"), (125_400, "2m5s"), (10_812_000, "3h12s"), (3_600_000, "1h")];
         for (millis, text) in cases {
             assert_eq!(age_text(Duration::from_millis(millis)), text);
             let back = duration::parse(text).unwrap();
             assert_eq!(back.as_secs(), Duration::from_millis(millis).as_secs(), "{text}");
         }
+    }
+
+    #[test]
+    fn limits_read_as_written() {
+        assert_eq!(limit_text(Duration::from_secs(60)), "1m");
+        assert_eq!(limit_text(Duration::from_secs(90)), "1m30s");
+        assert_eq!(limit_text(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(limit_text(Duration::from_millis(250)), "250ms");
     }
 
     #[test]

@@ -55,7 +55,9 @@ impl Check for Process {
         trace.enter("scan");
         let found = match scan(&self.0) {
             Ok(found) => found,
-            Err(err) => return Verdict::unreachable(format!("cannot read /proc: {}", crate::net::describe(&err))),
+            Err(err) => {
+                return Verdict::unreachable(format!("cannot read /proc: {}", crate::net::describe(&err)));
+            }
         };
         let zombies = match found.zombies.as_slice() {
             [] => String::new(),
@@ -114,13 +116,13 @@ fn matches(matcher: &Matcher, pid: u32, comm: &[u8]) -> bool {
         // of argv[0], or, for a script, of the script's path that follows the interpreter.
         Matcher::Name(name) => {
             comm == &name.as_bytes()[..COMM_LEN]
-                && cmdline(pid).is_some_and(|args| {
-                    args.iter().take(3).any(|arg| base_name(arg) == name.as_bytes())
-                })
+                && cmdline(pid)
+                    .is_some_and(|args| args.iter().take(3).any(|arg| base_name(arg) == name.as_bytes()))
         }
         Matcher::Full(regex) => match cmdline(pid) {
             Some(args) if !args.is_empty() => {
-                let joined: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                let joined: Vec<String> =
+                    args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
                 regex.is_match(&joined.join(" "))
             }
             // Kernel threads and zombies have no command line; pgrep -f then matches the name.

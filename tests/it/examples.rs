@@ -30,7 +30,7 @@ struct Case {
     argv: Vec<String>,
     env: Vec<(String, String)>,
     timeout: Duration,
-    mounts: Vec<(String, PathBuf)>,
+    mounts: Mounts,
 }
 
 /// What the examples need besides their probe commands: the volumes (alive as long as the test),
@@ -39,8 +39,17 @@ struct Case {
 struct Examples {
     cases: Vec<Case>,
     volumes: Vec<tempfile::TempDir>,
-    /// A container's command and mounts, for containers that have one.
-    programs: Vec<(String, Vec<String>, Vec<(String, PathBuf)>)>,
+    /// The containers' own commands, for those that have one.
+    programs: Vec<Program>,
+}
+
+/// Where the volumes a container mounts are in this test: (mount path, directory).
+type Mounts = Vec<(String, PathBuf)>;
+
+struct Program {
+    image: String,
+    command: Vec<String>,
+    mounts: Mounts,
 }
 
 /// Files the examples' programs write, which the test writes for them.
@@ -146,11 +155,14 @@ fn kubernetes_cases(file: &str, document: &Value, examples: &mut Examples) {
                 fs::write(dir.join(path), secret(secret_name, key)).unwrap();
             }
         } else {
-            assert!(entry.get("emptyDir").is_some(), "{file}: volume {name} is neither an emptyDir nor a Secret");
+            assert!(
+                entry.get("emptyDir").is_some(),
+                "{file}: volume {name} is neither an emptyDir nor a Secret"
+            );
         }
         volumes.insert(name, dir);
     }
-    let mounts_of = |container: &Value| -> Vec<(String, PathBuf)> {
+    let mounts_of = |container: &Value| -> Mounts {
         container["volumeMounts"]
             .as_sequence()
             .into_iter()
@@ -179,7 +191,11 @@ fn kubernetes_cases(file: &str, document: &Value, examples: &mut Examples) {
         let image = container["image"].as_str().expect("image");
         let command = strings(&container["command"]);
         if !command.is_empty() {
-            examples.programs.push((image.to_owned(), command, mounts_of(container)));
+            examples.programs.push(Program {
+                image: image.to_owned(),
+                command,
+                mounts: mounts_of(container),
+            });
         }
         for kind in ["startupProbe", "livenessProbe", "readinessProbe"] {
             let probe = &container[kind];
@@ -218,7 +234,7 @@ fn compose_cases(file: &str, document: &Value, examples: &mut Examples) {
     let (mut installs, mut others) = (Vec::new(), Vec::new());
     for (_, service) in document["services"].as_mapping().into_iter().flatten() {
         let image = service["image"].as_str().expect("image");
-        let mounts: Vec<(String, PathBuf)> = strings(&service["volumes"])
+        let mounts: Mounts = strings(&service["volumes"])
             .iter()
             .map(|spec| {
                 let mut parts = spec.split(':');
@@ -322,7 +338,11 @@ fn redis_as_the_example_starts_it(command: &[String]) -> Redis {
         let argv: Vec<String> = command.iter().map(|arg| arg.replace("redis-server -", &own)).collect();
         assert!(argv.iter().any(|arg| arg.contains(&own)), "the example runs `redis-server -`: {command:?}");
         let mut command = Command::new(&argv[0]);
-        command.args(&argv[1..]).env_clear().env("PATH", "/usr/bin:/bin").env("REDIS_PASSWORD", REDIS_PASSWORD);
+        command
+            .args(&argv[1..])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("REDIS_PASSWORD", REDIS_PASSWORD);
         command.stdout(Stdio::null()).stderr(Stdio::null());
         command
     });
@@ -332,7 +352,10 @@ fn redis_as_the_example_starts_it(command: &[String]) -> Redis {
 /// A process with the container's command line: `sh -c '…' COMMAND...`, which ends with its sleep.
 fn stand_in(command: &[String]) -> process::Server {
     let mut sh = Command::new("/bin/sh");
-    sh.args(["-c", r#"trap 'kill $!; exit' INT TERM; sleep 60 & wait"#]).args(command).stdout(Stdio::null()).stderr(Stdio::null());
+    sh.args(["-c", r#"trap 'kill $!; exit' INT TERM; sleep 60 & wait"#])
+        .args(command)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let child = process::spawn_for_life(sh).expect("sh");
     process::Server::adopt(child)
 }
@@ -347,12 +370,9 @@ fn every_example_probe_passes_against_real_servers() {
     });
     // The Kubernetes examples' Redis has a password from a Secret and is started as
     // kubernetes/redis.yaml starts it; compose's and CI's has none.
-    let (_, redis_command, _) = examples
-        .programs
-        .iter()
-        .find(|(image, ..)| image.starts_with("redis:"))
-        .expect("an example runs redis");
-    let redis = redis_as_the_example_starts_it(redis_command);
+    let redis_example =
+        examples.programs.iter().find(|p| p.image.starts_with("redis:")).expect("an example runs redis");
+    let redis = redis_as_the_example_starts_it(&redis_example.command);
     let cmdline = fs::read(format!("/proc/{}/cmdline", redis.server.pid())).unwrap();
     assert!(!String::from_utf8_lossy(&cmdline).contains(REDIS_PASSWORD), "the password is on a command line");
     assert_eq!(redis.cli(Some(REDIS_PASSWORD), &["ping"]), "PONG");
@@ -362,12 +382,12 @@ fn every_example_probe_passes_against_real_servers() {
 
     // The containers' own programs, and the files they write.
     let mut stand_ins = Vec::new();
-    for (image, command, mounts) in &examples.programs {
-        if !image.starts_with("redis:") {
-            stand_ins.push(stand_in(command));
+    for program in &examples.programs {
+        if !program.image.starts_with("redis:") {
+            stand_ins.push(stand_in(&program.command));
         }
         for path in WRITTEN_BY_THE_APP {
-            if let Some(file) = in_volume(path, mounts) {
+            if let Some(file) = in_volume(path, &program.mounts) {
                 fs::write(file, "").unwrap();
             }
         }
@@ -387,6 +407,11 @@ fn every_example_probe_passes_against_real_servers() {
     let rename = |case: &Case, text: &str| {
         if let Some(path) = in_volume(text, &case.mounts) {
             return path.display().to_string();
+        }
+        if let Some((flag, value)) = text.split_once('=').filter(|(flag, _)| flag.starts_with("--"))
+            && let Some(path) = in_volume(value, &case.mounts)
+        {
+            return format!("{flag}={}", path.display());
         }
         let text = if case.file.starts_with("kubernetes/") {
             text.to_owned()
@@ -435,7 +460,12 @@ fn every_example_probe_passes_against_real_servers() {
         }
         let output = child.wait_with_output().expect("output");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert_eq!(output.status.code(), Some(0), "{case:?}\n{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{case:?}\n{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         if let Some(app) = app {
             assert!(stdout.ends_with(&format!("app started: {}\n", app.join(" "))), "{case:?}\n{stdout}");
         }

@@ -105,7 +105,17 @@ fn every_target_healthy_after_a_wait_then_the_command() {
         fs::write(path, "").unwrap();
     });
     let result = probe()
-        .args(["--wait", "5s", "--interval", "100ms", "file", ready.to_str().unwrap(), "--", "echo", "started"])
+        .args([
+            "--wait",
+            "5s",
+            "--interval",
+            "100ms",
+            "file",
+            ready.to_str().unwrap(),
+            "--",
+            "echo",
+            "started",
+        ])
         .run();
     writer.join().unwrap();
     result.code(0);
@@ -118,9 +128,7 @@ fn every_target_healthy_after_a_wait_then_the_command() {
     let lines: Vec<&str> = result.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{result}");
     assert_eq!(lines[2], "go", "{result}");
-    let result = probe()
-        .args(["--wait", "5s", "--interval", "100ms", "file", "--", "echo", "x"])
-        .run();
+    let result = probe().args(["--wait", "5s", "--interval", "100ms", "file", "--", "echo", "x"]).run();
     result.says(3, "required arguments were not provided: <PATH>");
 }
 

@@ -141,8 +141,10 @@ fn a_dir_the_user_may_not_write_is_refused() {
             Ok(())
         });
     }
-    output_of(&mut command)
-        .says(3, &format!("probe: cannot install into {}: permission denied (not writable)", dir.path().display()));
+    output_of(&mut command).says(
+        3,
+        &format!("probe: cannot install into {}: permission denied (not writable)", dir.path().display()),
+    );
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 

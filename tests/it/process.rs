@@ -87,7 +87,9 @@ fn pgrep(args: &[&str]) -> (i32, String) {
 fn a_running_process_is_healthy_and_its_pid_said() {
     let name = unique("pt-");
     let sleeper = Named::new(&name).spawn(&["30"]);
-    let line = run(["process", &name]).says(0, &format!("process {name}: ok: running as PID {} (", sleeper.pid())).to_owned();
+    let line = run(["process", &name])
+        .says(0, &format!("process {name}: ok: running as PID {} (", sleeper.pid()))
+        .to_owned();
     assert!(line.ends_with(" ms)"), "{line}");
     // The same PID pgrep -x finds.
     assert_eq!(pgrep(&["-x", &name]), (0, sleeper.pid().to_string()));
@@ -104,7 +106,8 @@ fn several_processes_are_counted_and_a_gone_one_is_unhealthy() {
     pids.sort_unstable();
     run(["process", &name]).says(0, &format!(": ok: 2 running: PIDs {}, {} (", pids[0], pids[1]));
     drop((first, second));
-    run(["process", &name]).says(1, &format!("process {name}: unhealthy: no process named {name} is running ("));
+    run(["process", &name])
+        .says(1, &format!("process {name}: unhealthy: no process named {name} is running ("));
 }
 
 #[test]
@@ -154,7 +157,8 @@ fn full_matches_the_command_line_anywhere() {
     let marker = format!("0.0{:08}", random() % 100_000_000);
     let sleeper = Named::new("sleep").spawn(&["30", &marker]);
     let pattern = format!("sleep 30 {}$", marker.replace('.', r"\."));
-    run(["process", "--full", &pattern]).says(0, &format!("process --full {pattern}: ok: running as PID {} (", sleeper.pid()));
+    run(["process", "--full", &pattern])
+        .says(0, &format!("process --full {pattern}: ok: running as PID {} (", sleeper.pid()));
     // Unanchored, as pgrep -f.
     let tail = &marker[3..];
     run(["process", "--full", tail]).says(0, &format!("running as PID {} (", sleeper.pid()));
@@ -184,7 +188,10 @@ fn several_names_and_patterns_at_once() {
     result.code(1);
     let expected = format!("ok: running as PID {} (", sleeper.pid());
     assert_eq!(result.stdout.lines().filter(|line| line.contains(&expected)).count(), 2, "{result}");
-    assert!(result.stderr.contains("process no-such-proc: unhealthy: no process named no-such-proc"), "{result}");
+    assert!(
+        result.stderr.contains("process no-such-proc: unhealthy: no process named no-such-proc"),
+        "{result}"
+    );
 }
 
 #[test]
