@@ -18,13 +18,18 @@ use crate::{
 #[derive(Debug, Parser)]
 #[command(name = "probe", version, propagate_version = true, subcommand_required = true)]
 #[command(subcommand_value_name = "CHECK", subcommand_help_heading = "Checks")]
-#[command(override_usage = "probe [OPTIONS] <CHECK> [CHECK OPTIONS] [TARGET]...")]
+#[command(
+    override_usage = "probe [OPTIONS] <CHECK> [CHECK OPTIONS] [TARGET]... [-- COMMAND [ARG]...]\n       probe install DIR"
+)]
 #[command(
     after_help = "Exit status: 0 every target healthy, 1 unhealthy, 2 unreachable, 3 usage or configuration error.",
     after_long_help = "\
 Exit status: 0 every target healthy; 1 reached, but unhealthy; 2 unreachable (no usable answer); \
 3 usage or configuration error; 70 an internal error in probe (please report it). With several \
 targets, the highest code wins.
+
+-- COMMAND [ARG]...: once every target is healthy, probe becomes COMMAND (exec: same PID, signals \
+and exit status); otherwise COMMAND is not run. 126: COMMAND cannot be run; 127: not found.
 
 Durations: 250ms, 2s, 1.5s, 1m30s, 1h, or a bare number of seconds (as in pod YAML).
 
@@ -85,6 +90,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// Copy this binary to DIR/probe (mode 0755, written beside and renamed), for images that
+    /// lack it: `probe install /shared` in an init container, with an emptyDir at /shared.
+    Install {
+        /// An existing, writable directory (it is not created).
+        #[arg(value_name = "DIR")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -135,9 +147,20 @@ checks! {
     "postgres" => Postgres(postgres),
     /// Healthy when Redis answers PING with PONG.
     "redis" => Redis(redis),
+    /// Healthy when PATH exists (and, with --max-age, was modified recently): heartbeat files.
+    "file" => File(file),
+    /// Healthy when a process named NAME is running and is not a zombie (pgrep -x, from /proc).
+    "process" => Process(process),
 }
 
-#[cfg(not(any(feature = "tcp", feature = "http", feature = "postgres", feature = "redis")))]
+#[cfg(not(any(
+    feature = "tcp",
+    feature = "http",
+    feature = "postgres",
+    feature = "redis",
+    feature = "file",
+    feature = "process"
+)))]
 compile_error!("probe needs at least one check: enable one of its features (tcp, http, postgres, redis, …)");
 
 /// A clap error as one line: the complaint and its tip, without the usage block, pointing to

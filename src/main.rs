@@ -3,7 +3,14 @@
 // A build with some of the checks leaves parts of the shared modules unused; the full build,
 // which CI lints, has none.
 #![cfg_attr(
-    not(all(feature = "tcp", feature = "http", feature = "postgres", feature = "redis")),
+    not(all(
+        feature = "tcp",
+        feature = "http",
+        feature = "postgres",
+        feature = "redis",
+        feature = "file",
+        feature = "process"
+    )),
     allow(dead_code, unused_imports)
 )]
 
@@ -14,6 +21,8 @@ mod deadline;
 mod docs;
 mod duration;
 mod env;
+mod exec;
+mod install;
 mod net;
 mod outcome;
 mod report;
@@ -36,7 +45,8 @@ use crate::{
 fn main() -> ExitCode {
     outcome::report_panics_as_internal_errors();
     match run() {
-        Ok(status) => status.into(),
+        Ok(Next::Exit(status)) => status.into(),
+        Ok(Next::Exec(command)) => exec::replace(&command),
         Err(err) => {
             eprintln!("probe: {err:#}");
             ExitStatus::Usage.into()
@@ -44,25 +54,44 @@ fn main() -> ExitCode {
     }
 }
 
+/// What is left to do once probe's own work is done.
+enum Next {
+    Exit(ExitStatus),
+    /// Every target was healthy: become this command (`-- COMMAND`).
+    Exec(Vec<OsString>),
+}
+
 /// Parse, validate, check every target, report. An `Err` is a usage or configuration error:
 /// the probe could not try. Every verdict about a target is an `Ok`.
-fn run() -> anyhow::Result<ExitStatus> {
-    let args: Vec<OsString> = std::env::args_os().collect();
+fn run() -> anyhow::Result<Next> {
+    let (args, command) = exec::split(std::env::args_os().collect())?;
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
             // --help and --version: clap prints them, and asking for them is a success.
             let _ = err.print();
-            return Ok(ExitStatus::Healthy);
+            return Ok(Next::Exit(ExitStatus::Healthy));
         }
         Err(err) => return Err(cli::one_line(&err, &args, &env::ProcessEnv)),
     };
-    let check = match cli.command {
-        Command::Check(check) => check,
-        Command::Completions { shell } => return Ok(docs::completions(shell)),
+    let check = match (cli.command, &command) {
+        (Command::Check(check), _) => check,
+        (_, Some(_)) => anyhow::bail!("'-- COMMAND' runs after the checks pass: it follows a check"),
+        (Command::Completions { shell }, None) => return Ok(Next::Exit(docs::completions(shell))),
+        (Command::Install { dir }, None) => {
+            let path = install::install(&dir)?;
+            if !cli.global.quiet {
+                println!("{}", path.display());
+            }
+            return Ok(Next::Exit(ExitStatus::Healthy));
+        }
     };
     let config = Config::new(cli.global, check, &env::ProcessEnv)?;
     let outcomes = run::all(&config);
     report::finish(&config, &outcomes);
-    Ok(ExitStatus::worst(outcomes.iter().map(|o| o.verdict.status)))
+    let status = ExitStatus::worst(outcomes.iter().map(|o| o.verdict.status));
+    Ok(match command {
+        Some(command) if status == ExitStatus::Healthy => Next::Exec(command),
+        _ => Next::Exit(status),
+    })
 }

@@ -8,8 +8,8 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use super::{Check, Env, Target};
-use crate::{deadline::Deadline, duration, net, outcome::Verdict, trace::Trace};
+use super::{Check, Target};
+use crate::{deadline::Deadline, duration, env::Env, net, outcome::Verdict, trace::Trace};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn targets(self, _env: &dyn Env) -> anyhow::Result<Vec<Target>> {
+    pub fn targets(self, _: &dyn Env) -> anyhow::Result<Vec<Target>> {
         // clap refuses an empty PATH.
         let max_age = self.max_age;
         Ok(self

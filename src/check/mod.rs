@@ -3,10 +3,14 @@
 //! arguments (`Args`), which build its targets. A check never prints, exits or reads the
 //! process's environment (it is handed an `Env`). The list of checks is in `cli`.
 
+#[cfg(feature = "file")]
+pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "process")]
+pub mod process;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "tcp")]

@@ -5,8 +5,8 @@ use std::{fs, io, sync::Arc};
 
 use regex_lite::Regex;
 
-use super::{Check, Env, Target};
-use crate::{deadline::Deadline, outcome::Verdict, trace::Trace};
+use super::{Check, Target};
+use crate::{deadline::Deadline, env::Env, outcome::Verdict, trace::Trace};
 
 /// The kernel keeps 15 bytes of a process's name (`comm`, TASK_COMM_LEN less the NUL).
 const COMM_LEN: usize = 15;
@@ -29,7 +29,7 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn targets(self, _env: &dyn Env) -> anyhow::Result<Vec<Target>> {
+    pub fn targets(self, _: &dyn Env) -> anyhow::Result<Vec<Target>> {
         let mut targets = Vec::new();
         for name in self.names {
             anyhow::ensure!(!name.is_empty(), "an empty NAME matches no process");
