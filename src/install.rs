@@ -9,8 +9,6 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use anyhow::Context as _;
-
 /// Writes DIR/probe beside it first and renames it into place, so a reader never sees half a
 /// file and a probe running from that path keeps its own (the old file lives on until it
 /// exits). Returns the path written. DIR must exist: it is never created.
@@ -25,9 +23,9 @@ pub fn install(dir: &Path) -> anyhow::Result<PathBuf> {
         Err(err) => return Err(failed(describe(&err))),
     }
     // /proc/self/exe opens the running binary even when its path has since been replaced.
-    let mut source = File::open("/proc/self/exe")
-        .context("cannot read the running binary (/proc/self/exe)")
-        .map_err(|err| failed(format!("{err:#}")))?;
+    let mut source = File::open("/proc/self/exe").map_err(|err| {
+        failed(format!("cannot read the running binary (/proc/self/exe): {}", describe(&err)))
+    })?;
     let target = dir.join("probe");
     let (temp_path, mut temp) = create_beside(dir).map_err(|err| failed(describe(&err)))?;
     let written = (|| {

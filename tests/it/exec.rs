@@ -38,6 +38,22 @@ fn the_command_keeps_probes_pid_and_the_line_comes_first() {
 }
 
 #[test]
+fn the_command_starts_with_default_signal_dispositions() {
+    // Rust ignores SIGPIPE in probe; the command must not inherit that (a `yes | head` in it
+    // would never end). Nothing is blocked either.
+    let open = sockets::open("127.0.0.1:0");
+    let result =
+        run(["-q", "tcp", &open.addr.to_string(), "--", "grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status"]);
+    result.code(0);
+    let mask = |name: &str| {
+        let line = result.stdout.lines().find(|line| line.starts_with(name)).expect(name);
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("SigIgn:") & (1 << (libc::SIGPIPE - 1)), 0, "{result}");
+    assert_eq!(mask("SigBlk:"), 0, "{result}");
+}
+
+#[test]
 fn the_commands_exit_status_is_probes() {
     let open = sockets::open("127.0.0.1:0");
     let result = run(["tcp", &open.addr.to_string(), "--", "sh", "-c", "echo ran; exit 7"]);
