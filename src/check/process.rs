@@ -62,7 +62,7 @@ impl Check for Process {
         let zombies = match found.zombies.as_slice() {
             [] => String::new(),
             [pid] => format!(" (PID {pid} is a zombie)"),
-            pids => format!(" ({} are zombies)", pid_list(pids)),
+            pids => format!(" (PIDs {} are zombies)", pid_list(pids)),
         };
         match found.running.as_slice() {
             [] => Verdict::unhealthy(match &self.0 {
@@ -84,6 +84,10 @@ struct Found {
 /// Every process but this one that `matcher` matches, in PID order. A process that ends while
 /// it is being read is skipped, as pgrep skips it.
 fn scan(matcher: &Matcher) -> io::Result<Found> {
+    // An empty /proc (a chroot, a container without it) would read as "nothing is running".
+    if fs::metadata("/proc/self").is_err() {
+        return Err(io::Error::other("it is not mounted"));
+    }
     let own = std::process::id();
     let mut found = Found::default();
     for entry in fs::read_dir("/proc")? {

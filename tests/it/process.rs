@@ -202,3 +202,32 @@ fn bad_input_is_a_usage_error() {
     let line = result.code(3).stderr_line();
     assert!(line.starts_with("probe: invalid value 'a(' for '--full <REGEX>'"), "{line}");
 }
+
+#[test]
+fn without_proc_there_is_no_answer() {
+    // An empty root with an empty /proc, as chroot (or, when not root, a user namespace) runs it.
+    let root = tempfile::tempdir().unwrap();
+    fs::copy(env!("CARGO_BIN_EXE_probe"), root.path().join("probe")).unwrap();
+    fs::create_dir(root.path().join("proc")).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let mut command = if unsafe { libc::geteuid() } == 0 {
+        Command::new("chroot")
+    } else {
+        let mut unshare = Command::new("unshare");
+        unshare.args(["--user", "--map-root-user", "chroot"]);
+        unshare
+    };
+    let output = command
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .arg(root.path())
+        .args(["/probe", "process", "init"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("process init: unreachable: cannot read /proc: it is not mounted ("),
+        "{stderr}"
+    );
+}
