@@ -90,6 +90,7 @@ fn scan(matcher: &Matcher) -> io::Result<Found> {
     }
     let own = std::process::id();
     let mut found = Found::default();
+    let mut stat = Vec::with_capacity(1024);
     for entry in fs::read_dir("/proc")? {
         let Some(pid) = entry?.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else {
             continue;
@@ -97,7 +98,9 @@ fn scan(matcher: &Matcher) -> io::Result<Found> {
         if pid == own {
             continue;
         }
-        let Ok(stat) = fs::read(format!("/proc/{pid}/stat")) else { continue };
+        if read_proc(&format!("/proc/{pid}/stat"), &mut stat).is_err() {
+            continue;
+        }
         let Some((comm, state)) = parse_stat(&stat) else { continue };
         if !matches(matcher, pid, comm) {
             continue;
@@ -145,9 +148,26 @@ fn parse_stat(stat: &[u8]) -> Option<(&[u8], u8)> {
     Some((comm, state))
 }
 
+/// Reads a /proc file into `buf`. Not `fs::read`: /proc reports a size of 0, so that stats the
+/// file and then reads it in growing steps from 32 bytes, eight system calls for one stat line
+/// where this takes four.
+fn read_proc(path: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+    use std::io::Read;
+    buf.clear();
+    let mut file = fs::File::open(path)?;
+    let mut chunk = [0; 1024];
+    loop {
+        match file.read(&mut chunk)? {
+            0 => return Ok(()),
+            n => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
 /// The arguments of a process, from /proc/PID/cmdline (NUL-separated). None when it is gone.
 fn cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
-    let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let mut raw = Vec::new();
+    read_proc(&format!("/proc/{pid}/cmdline"), &mut raw).ok()?;
     let raw = raw.strip_suffix(b"\0").unwrap_or(&raw);
     if raw.is_empty() {
         return Some(Vec::new());
