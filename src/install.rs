@@ -22,8 +22,7 @@ pub fn install(dir: &Path) -> anyhow::Result<PathBuf> {
         }
         Err(err) => return Err(failed(describe(&err))),
     }
-    // /proc/self/exe opens the running binary even when its path has since been replaced.
-    let mut source = File::open("/proc/self/exe").map_err(|err| {
+    let mut source = running_binary().map_err(|err| {
         failed(format!("cannot read the running binary (/proc/self/exe): {}", describe(&err)))
     })?;
     let target = dir.join("probe");
@@ -43,6 +42,18 @@ pub fn install(dir: &Path) -> anyhow::Result<PathBuf> {
         return Err(failed(describe(&err)));
     }
     Ok(target)
+}
+
+/// The binary this process runs. /proc/self/exe opens it even when its path has since been
+/// replaced; where /proc is not mounted (a bare chroot), the path it was started by will do.
+fn running_binary() -> io::Result<File> {
+    File::open("/proc/self/exe").or_else(|err| {
+        let argv0 = std::env::args_os().next().map(PathBuf::from);
+        match argv0.filter(|path| path.is_absolute() || path.components().count() > 1) {
+            Some(path) => File::open(path),
+            None => Err(err),
+        }
+    })
 }
 
 /// A new file in `dir` under a name nobody else uses (`.probe.install.<pid>.<nanos>`): two

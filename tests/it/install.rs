@@ -154,3 +154,23 @@ fn usage() {
     let help = probe().args(["install", "--help"]).run();
     assert!(help.code(0).stdout.contains("DIR/probe"), "{help}");
 }
+
+#[test]
+fn installs_without_proc_from_the_path_it_was_started_by() {
+    // A bare chroot has no /proc/self/exe: the binary is read from argv[0] (/probe).
+    let root = tempfile::tempdir().unwrap();
+    fs::copy(env!("CARGO_BIN_EXE_probe"), root.path().join("probe")).unwrap();
+    fs::create_dir(root.path().join("shared")).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let mut command = if unsafe { libc::geteuid() } == 0 {
+        Command::new("chroot")
+    } else {
+        let mut unshare = Command::new("unshare");
+        unshare.args(["--user", "--map-root-user", "chroot"]);
+        unshare
+    };
+    command.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").arg(root.path());
+    let result = output_of(command.args(["/probe", "install", "/shared"]));
+    assert_eq!(result.code(0).stdout_line(), "/shared/probe");
+    assert_is_probe(&root.path().join("shared/probe"));
+}
