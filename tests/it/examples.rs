@@ -118,6 +118,10 @@ fn container_env(container: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What the README's rule leaves between probe's deadline and kubelet's timeoutSeconds for the
+/// container runtime's exec and probe's own start and exit.
+const EXEC_MARGIN: Duration = Duration::from_millis(100);
+
 /// The probe deadline a command sets (`-t`, `--timeout`), or the default.
 fn deadline(argv: &[String]) -> Duration {
     for (index, arg) in argv.iter().enumerate() {
@@ -207,9 +211,11 @@ fn kubernetes_cases(file: &str, document: &Value, examples: &mut Examples) {
             }
             let argv = strings(&probe["exec"]["command"]);
             let timeout = Duration::from_secs(probe["timeoutSeconds"].as_u64().unwrap());
-            assert!(
-                deadline(&argv) < timeout,
-                "{file}: {kind}: probe's deadline must be under timeoutSeconds"
+            // The README's rule: -t is timeoutSeconds minus the runtime's exec margin.
+            assert_eq!(
+                deadline(&argv) + EXEC_MARGIN,
+                timeout,
+                "{file}: {kind}: -t must be timeoutSeconds minus 100ms"
             );
             assert!(
                 !(is_stock(image) && argv[0] == "/probe"),
