@@ -1,5 +1,6 @@
 //! Integration tests: the real `probe` binary, a scrubbed environment, real servers and sockets.
 
+mod amqp;
 mod cli;
 mod examples;
 mod exec;

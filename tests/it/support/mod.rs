@@ -7,6 +7,7 @@ pub mod certs;
 pub mod http;
 pub mod postgres;
 pub mod process;
+pub mod rabbitmq;
 pub mod redis;
 pub mod sockets;
 
@@ -16,7 +17,8 @@ use std::{
 };
 
 /// Says what to run when a server binary the tests need is missing.
-pub const INSTALL_HINT: &str = "run scripts/test, which installs postgresql and redis-server with apt-get";
+pub const INSTALL_HINT: &str =
+    "run scripts/test, which installs postgresql, redis-server and rabbitmq-server with apt-get";
 
 /// What the tests allow beyond a deadline: process start and exit on a busy two-core machine.
 pub const MARGIN: Duration = Duration::from_millis(150);
