@@ -151,6 +151,8 @@ checks! {
     "file" => File(file),
     /// Healthy when a process named NAME is running and is not a zombie (pgrep -x, from /proc).
     "process" => Process(process),
+    /// Healthy when an AMQP 0-9-1 broker (RabbitMQ) lets the user open the vhost.
+    "amqp" => Amqp(amqp),
 }
 
 #[cfg(not(any(
@@ -159,7 +161,8 @@ checks! {
     feature = "postgres",
     feature = "redis",
     feature = "file",
-    feature = "process"
+    feature = "process",
+    feature = "amqp"
 )))]
 compile_error!("probe needs at least one check: enable one of its features (tcp, http, postgres, redis, …)");
 

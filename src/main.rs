@@ -9,7 +9,8 @@
         feature = "postgres",
         feature = "redis",
         feature = "file",
-        feature = "process"
+        feature = "process",
+        feature = "amqp"
     )),
     allow(dead_code, unused_imports)
 )]

@@ -3,6 +3,8 @@
 //! arguments (`Args`), which build its targets. A check never prints, exits or reads the
 //! process's environment (it is handed an `Env`). The list of checks is in `cli`.
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "http")]

@@ -11,7 +11,6 @@ mod wire;
 use std::{
     io::{self, Read, Write},
     net::TcpStream,
-    path::Path,
     sync::Arc,
     time::Duration,
 };
@@ -23,16 +22,15 @@ use self::{
 use super::{Check, Target};
 use crate::{
     deadline::Deadline,
+    env::Env,
     net::{self, HostPort},
     outcome::Verdict,
-    tls::{self, Verify},
+    tls::{self, Tls, TlsArgs},
     trace::Trace,
 };
 
 const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672";
 
-/// Healthy when the broker lets the user open the vhost (RabbitMQ's URI spec; a resource alarm
-/// does not make it unhealthy: see the README).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// amqp://user:password@host:port/vhost or amqps:// (TLS); with none, AMQP_URL, else
@@ -45,11 +43,11 @@ pub struct Args {
     pub ping: bool,
 
     #[command(flatten)]
-    pub tls: tls::TlsArgs,
+    pub tls: TlsArgs,
 }
 
 impl Args {
-    pub fn targets(self, env: &dyn super::Env) -> anyhow::Result<Vec<Target>> {
+    pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
         let urls = match (self.targets.is_empty(), env.var("AMQP_URL").filter(|url| !url.is_empty())) {
             (false, _) => self.targets.clone(),
             (true, Some(url)) => vec![url],
@@ -69,10 +67,7 @@ impl Args {
     /// The TLS settings of one amqps:// target: its URL's cacertfile, certfile and keyfile, else
     /// --cacert, --cert and --key, else SSL_CERT_FILE or the bundled roots. EXTERNAL needs a
     /// client certificate, and a certificate needs TLS.
-    fn tls_config(&self, url: &AmqpUrl, env: &dyn super::Env) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
-        let args = &self.tls;
-        let cert = url.certfile.as_deref().or(args.cert.as_deref());
-        let key = url.keyfile.as_deref().or(args.key.as_deref());
+    fn tls_config(&self, url: &AmqpUrl, env: &dyn Env) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
         let external = url.mechanisms.contains(&Mechanism::External);
         if !url.tls {
             if external {
@@ -80,23 +75,19 @@ impl Args {
             }
             return Ok(None);
         }
-        let identity = match (cert, key) {
-            (Some(cert), Some(key)) => Some((cert, key)),
-            (None, None) if external && !self.ping => anyhow::bail!(
+        let args = &self.tls;
+        let merged = TlsArgs {
+            cacert: url.cacertfile.clone().or_else(|| args.cacert.clone()),
+            cert: url.certfile.clone().or_else(|| args.cert.clone()),
+            key: url.keyfile.clone().or_else(|| args.key.clone()),
+            insecure: args.insecure || !url.verify,
+        };
+        if merged.cert.is_none() && external && !self.ping {
+            anyhow::bail!(
                 "auth_mechanism=external needs a client certificate (--cert and --key, or certfile and keyfile)"
-            ),
-            (None, None) => None,
-            _ => anyhow::bail!("a client certificate needs both its certificate and its key"),
-        };
-        let insecure = args.insecure || !url.verify;
-        let ssl_cert_file = env.var("SSL_CERT_FILE").filter(|path| !path.is_empty());
-        let roots: Option<&Path> = match (&url.cacertfile, &args.cacert) {
-            (Some(path), _) | (None, Some(path)) => Some(path),
-            (None, None) if insecure => None,
-            (None, None) => ssl_cert_file.as_deref().map(Path::new),
-        };
-        let verify = if insecure { Verify::Nothing } else { Verify::Full };
-        let mut config = tls::client_config(roots, identity, verify)?;
+            );
+        }
+        let mut config = Tls::load(&merged, env, true)?.for_rustls()?;
         config.enable_sni = url.server_name != Some(ServerName::Disable);
         Ok(Some(Arc::new(config)))
     }
@@ -513,7 +504,9 @@ mod tests {
         let verdict = full(vec![start(), None]);
         assert_eq!(
             verdict,
-            Verdict::unhealthy("the broker closed the connection after the PLAIN login: the login was refused")
+            Verdict::unhealthy(
+                "the broker closed the connection after the PLAIN login: the login was refused"
+            )
         );
         let text = "NOT_ALLOWED - vhost nope not found";
         let verdict = full(vec![start(), tune_frame(), Some(server_close(530, text))]);
@@ -524,7 +517,12 @@ mod tests {
     fn a_mechanism_the_broker_lacks_is_unhealthy() {
         let verdict = check(broker(vec![Some(rabbitmq_start("AMQPLAIN"))]), "", false);
         assert_eq!(verdict, Verdict::unhealthy("the broker offers AMQPLAIN, not PLAIN"));
-        let port = broker(vec![Some(rabbitmq_start("PLAIN")), tune_frame(), Some(open_ok()), Some(wire::close_ok())]);
+        let port = broker(vec![
+            Some(rabbitmq_start("PLAIN")),
+            tune_frame(),
+            Some(open_ok()),
+            Some(wire::close_ok()),
+        ]);
         let verdict = check(port, "?auth_mechanism=amqplain&auth_mechanism=plain", false);
         assert_eq!(verdict.status, Status::Healthy, "{verdict:?}");
     }
@@ -541,7 +539,10 @@ mod tests {
             (b"AMQP\x00\x01\x00\x00", "the broker speaks AMQP 1.0, not AMQP 0-9-1"),
             (b"HTTP/1.1 400 Bad Request\r\n\r\n", "the answer is not AMQP 0-9-1 (frame type 72)"),
             (b"\x01\x00\x01\x00\x00\x00\x00\xCE", "a frame of type 1 on channel 1"),
-            (b"\x01\x00\x00\x00\x00\x00\x04\x00\x0a\x00\x29\xCE", "(OpenOk where Connection.Start was expected)"),
+            (
+                b"\x01\x00\x00\x00\x00\x00\x04\x00\x0a\x00\x29\xCE",
+                "(OpenOk where Connection.Start was expected)",
+            ),
         ];
         for (bytes, expected) in cases {
             let verdict = full(vec![Some(bytes.to_vec())]);
@@ -550,6 +551,31 @@ mod tests {
         }
         let verdict = full(vec![None]);
         assert_eq!(verdict, Verdict::unreachable("connection closed by peer"));
+    }
+
+    /// An environment of the given variables only.
+    struct Vars(&'static [(&'static str, &'static str)]);
+
+    impl Env for Vars {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    fn labels(targets: &[&str], env: &Vars) -> anyhow::Result<Vec<String>> {
+        let tls = TlsArgs { cacert: None, cert: None, key: None, insecure: false };
+        let args = Args { targets: targets.iter().map(|t| (*t).to_owned()).collect(), ping: false, tls };
+        Ok(args.targets(env)?.into_iter().map(|target| target.label).collect())
+    }
+
+    #[test]
+    fn targets_come_from_the_arguments_then_amqp_url_then_the_default() {
+        let env = Vars(&[("AMQP_URL", "amqp://app:pw@rabbit/orders")]);
+        assert_eq!(labels(&["amqp://a:b@h/"], &env).unwrap(), ["amqp://a:***@h/"]);
+        assert_eq!(labels(&[], &env).unwrap(), ["amqp://app:***@rabbit/orders"]);
+        assert_eq!(labels(&[], &Vars(&[("AMQP_URL", "")])).unwrap(), ["amqp://guest:***@127.0.0.1:5672"]);
+        let err = labels(&["amqp://u:secret@h/?nope=1"], &Vars(&[])).unwrap_err().to_string();
+        assert!(err.starts_with("'amqp://u:***@h/?nope=1': unknown query parameter 'nope'"), "{err}");
     }
 
     #[test]

@@ -243,7 +243,9 @@ impl AmqpUrl {
             // a chain-length limit (rustls bounds chains itself).
             "fail_if_no_peer_cert" | "depth" => needs_tls()?,
             "password" => {
-                return Err("password= (for an encrypted keyfile) is not supported: give an unencrypted key".into());
+                return Err(
+                    "password= (for an encrypted keyfile) is not supported: give an unencrypted key".into()
+                );
             }
             _ => {
                 return Err(format!(
@@ -303,12 +305,10 @@ mod tests {
 
     #[test]
     fn query_parameters() {
-        let u = url(
-            "amqps://h/?heartbeat=10&connection_timeout=2500&channel_max=7&frame_max=8192\
+        let u = url("amqps://h/?heartbeat=10&connection_timeout=2500&channel_max=7&frame_max=8192\
              &auth_mechanism=external&auth_mechanism=PLAIN&cacertfile=/ca.pem&certfile=/c.pem\
              &keyfile=/c.key&verify=verify_none&server_name_indication=rabbit.svc&depth=3\
-             &fail_if_no_peer_cert=true",
-        );
+             &fail_if_no_peer_cert=true");
         assert_eq!(u.heartbeat, Some(10));
         assert_eq!(u.connection_timeout, Some(Duration::from_millis(2500)));
         assert_eq!((u.channel_max, u.frame_max), (Some(7), Some(8192)));

@@ -63,7 +63,9 @@ impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WireError::Io(err) => write!(f, "{err}"),
-            WireError::Version(header) => write!(f, "the broker speaks {}, not AMQP 0-9-1", version_name(header)),
+            WireError::Version(header) => {
+                write!(f, "the broker speaks {}, not AMQP 0-9-1", version_name(header))
+            }
             WireError::Malformed(why) => write!(f, "the answer is not AMQP 0-9-1 ({why})"),
         }
     }
@@ -138,16 +140,32 @@ fn read_or_malformed(input: &mut impl io::Read, buf: &mut [u8], why: &str) -> Re
 /// The connection methods a broker sends, as far as a client in the handshake cares.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Method {
-    Start { version: (u8, u8), server: ServerProperties, mechanisms: Vec<String> },
+    Start {
+        version: (u8, u8),
+        server: ServerProperties,
+        mechanisms: Vec<String>,
+    },
     Secure,
-    Tune { channel_max: u16, frame_max: u32, heartbeat: u16 },
+    Tune {
+        channel_max: u16,
+        frame_max: u32,
+        heartbeat: u16,
+    },
     OpenOk,
-    Close { code: u16, text: String },
+    Close {
+        code: u16,
+        text: String,
+    },
     CloseOk,
-    Blocked { reason: String },
+    Blocked {
+        reason: String,
+    },
     Unblocked,
     /// Any other method, on any class.
-    Other { class: u16, method: u16 },
+    Other {
+        class: u16,
+        method: u16,
+    },
 }
 
 /// What the broker says about itself in Connection.Start's server-properties.
@@ -489,11 +507,6 @@ pub mod tests {
         connection_method(START, &w.out)
     }
 
-    /// A method frame of the connection class from its encoded arguments.
-    pub fn method_frame(method: u16, arguments: &[u8]) -> Vec<u8> {
-        connection_method(method, arguments)
-    }
-
     pub fn tune(channel_max: u16, frame_max: u32, heartbeat: u16) -> Vec<u8> {
         let mut w = Writer::default();
         w.short(channel_max).long(frame_max).short(heartbeat);
@@ -540,16 +553,15 @@ pub mod tests {
 
     #[test]
     fn reads_the_other_connection_methods() {
-        assert_eq!(method(&tune(2047, 131_072, 60)), Method::Tune {
-            channel_max: 2047,
-            frame_max: 131_072,
-            heartbeat: 60
-        });
+        assert_eq!(
+            method(&tune(2047, 131_072, 60)),
+            Method::Tune { channel_max: 2047, frame_max: 131_072, heartbeat: 60 }
+        );
         assert_eq!(method(&open_ok()), Method::OpenOk);
-        assert_eq!(method(&server_close(530, "NOT_ALLOWED - vhost x not found")), Method::Close {
-            code: 530,
-            text: "NOT_ALLOWED - vhost x not found".into()
-        });
+        assert_eq!(
+            method(&server_close(530, "NOT_ALLOWED - vhost x not found")),
+            Method::Close { code: 530, text: "NOT_ALLOWED - vhost x not found".into() }
+        );
         assert_eq!(method(&close_ok()), Method::CloseOk);
         assert_eq!(method(&blocked("low on memory")), Method::Blocked { reason: "low on memory".into() });
         assert_eq!(method(&unblocked()), Method::Unblocked);
@@ -564,9 +576,10 @@ pub mod tests {
         // shortstr "/", shortstr "", bit 0.
         assert_eq!(open("/"), [1, 0, 0, 0, 0, 0, 8, 0, 10, 0, 40, 1, b'/', 0, 0, 0xCE]);
         assert_eq!(close_ok(), [1, 0, 0, 0, 0, 0, 4, 0, 10, 0, 51, 0xCE]);
-        assert_eq!(tune_ok(2047, 131_072, 0), [
-            1, 0, 0, 0, 0, 0, 12, 0, 10, 0, 31, 0x07, 0xFF, 0, 2, 0, 0, 0, 0, 0xCE
-        ]);
+        assert_eq!(
+            tune_ok(2047, 131_072, 0),
+            [1, 0, 0, 0, 0, 0, 12, 0, 10, 0, 31, 0x07, 0xFF, 0, 2, 0, 0, 0, 0, 0xCE]
+        );
         assert_eq!(plain_response("guest", "pw"), b"\0guest\0pw");
         assert_eq!(amqplain_response("u", "p"), b"\x05LOGINS\x00\x00\x00\x01u\x08PASSWORDS\x00\x00\x00\x01p");
         let frame = close(200, "Goodbye");
@@ -588,7 +601,10 @@ pub mod tests {
         assert_eq!(table[0], ("product".into(), Value::Text("probe".into())));
         assert_eq!(
             table[1],
-            ("capabilities".into(), Value::Table(vec![("authentication_failure_close".into(), Value::Bool(true))]))
+            (
+                "capabilities".into(),
+                Value::Table(vec![("authentication_failure_close".into(), Value::Bool(true))])
+            )
         );
         assert_eq!(at.short_string().unwrap(), b"PLAIN");
         assert_eq!(at.long_string().unwrap(), b"\0guest\0guest");

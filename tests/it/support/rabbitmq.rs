@@ -234,9 +234,7 @@ fn write_files(dir: &Path, home: &Path, pki: &Pki, server: &Pair, port: u16, tls
     );
     fs::write(dir.join("rabbitmq.conf"), config).expect("rabbitmq.conf");
     fs::write(dir.join("enabled_plugins"), "[rabbitmq_auth_mechanism_ssl].\n").expect("enabled_plugins");
-    let all = |user: &str, vhost: &str| {
-        serde_json::json!({"user": user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"})
-    };
+    let all = |user: &str, vhost: &str| serde_json::json!({"user": user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"});
     let json = serde_json::json!({
         "users": [
             {"name": "guest", "password": "guest", "tags": ["administrator"]},
