@@ -34,7 +34,10 @@ const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672";
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// amqp://user:password@host:port/vhost or amqps:// (TLS); with none, AMQP_URL, else
-    /// amqp://guest:guest@127.0.0.1:5672. An empty vhost is "/", as pika reads it.
+    /// amqp://guest:guest@127.0.0.1:5672. An empty vhost is "/", as pika reads it. Query
+    /// parameters: heartbeat, connection_timeout, channel_max, frame_max, auth_mechanism (plain,
+    /// amqplain, external), and for amqps:// cacertfile, certfile, keyfile, verify,
+    /// server_name_indication.
     #[arg(value_name = "URL")]
     pub targets: Vec<String>,
 
