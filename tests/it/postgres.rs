@@ -299,7 +299,7 @@ fn every_sslmode_over_tls() {
     let result = run(["postgres", &no_cert]);
     result.says(1, ": unhealthy: 28000 ");
     let result = run(["postgres", &format!("{no_cert} sslcert={}", client.cert.display())]);
-    result.says(3, "sslcert and sslkey go together");
+    result.says(3, "certificate present, but not private key file \"~/.postgresql/postgresql.key\"");
 }
 
 #[test]
@@ -332,11 +332,26 @@ fn silent_and_garbage_peers_are_unreachable() {
 #[test]
 fn malformed_targets_are_usage_errors_without_the_password() {
     for (target, expected) in [
-        ("mydb", "neither a postgres:// URL nor key=value settings"),
-        ("host=db sslmode=strict password=hunter2", "sslmode 'strict'"),
-        ("postgres://app:hunter2@db:99999/x", "'99999' is not a port"),
-        ("host=db password=hunter2 gssencmode=require", "'gssencmode' is not a connection setting"),
-        ("host=db sslrootcert=/nonexistent/ca.pem", "cannot read sslrootcert /nonexistent/ca.pem"),
+        ("mydb", "'mydb': missing \"=\" after \"mydb\" in connection info string"),
+        ("host=db sslmode=strict password=hunter2", "invalid sslmode value: \"strict\""),
+        ("postgres://app:hunter2@db:99999/x", "invalid port number: \"99999\""),
+        ("host=db password=hunter2 gssencmode=require", "gssencmode=require: probe has no GSSAPI"),
+        (
+            "host=db sslmode=verify-ca sslrootcert=/nonexistent/ca.pem",
+            "root certificate file \"/nonexistent/ca.pem\" does not exist",
+        ),
+        (
+            "mysql://root:hunter2@db:3306/x",
+            "'mysql://root:***@db:3306/x': not a postgres:// or postgresql:// URL",
+        ),
+        ("postgres://db/x?password=hunter2&sslmode=maybe", "'postgres://db/x?password=***&sslmode=maybe'"),
+        ("postgres://db/x?sslmode=require&&password=hunter2", "missing key/value separator"),
+        ("postgres://app:hunter2@[]/x", "IPv6 host address may not be empty"),
+        ("postgres://app:hunter2@db/x%00", "forbidden value %00"),
+        ("host=db password=hunter2 bogus=1", "invalid connection option \"bogus\""),
+        ("host=db password=hunter2 require_auth=scram-sha-256", "require_auth: probe cannot"),
+        ("host=a,b port=1,2,3 password=hunter2", "could not match 3 port numbers to 2 hosts"),
+        ("service=nowhere password=hunter2", "definition of service \"nowhere\" not found"),
     ] {
         let result = run(["postgres", target]);
         result.says(3, expected);
@@ -362,5 +377,278 @@ fn the_server_log_stays_clean_after_many_probes() {
         ["incomplete startup packet", "unexpected EOF", "connection reset", "expected", "could not receive"]
     {
         assert!(!added.contains(noise), "the server logged {noise:?}:\n{added}");
+    }
+}
+
+/// A password file with a line per server, and two servers with different passwords: libpq
+/// reads the file for each host with that host's own name and port.
+#[test]
+fn the_password_file_is_read_for_each_host_of_a_list() {
+    use std::os::unix::fs::PermissionsExt;
+    let first = Postgres::start();
+    // The second host is read-only, so that target_session_attrs=read-only moves past the first
+    // after logging in to it: both logins are real.
+    let second = Postgres::with(Options { settings: &[("default_transaction_read_only", "on")], ..Options::default() });
+    first.sql("ALTER ROLE app PASSWORD 'first-Secret-1'");
+    second.sql("ALTER ROLE app PASSWORD 'second-Secret-2'");
+    let passfile = first.dir.path().join("pgpass");
+    fs::write(
+        &passfile,
+        format!(
+            "127.0.0.1:{}:*:app:first-Secret-1\n127.0.0.1:{}:*:app:second-Secret-2\n",
+            first.port(),
+            second.port()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&passfile, fs::Permissions::from_mode(0o600)).unwrap();
+    let target = format!(
+        "host=127.0.0.1,127.0.0.1 port={},{} user=app target_session_attrs=read-only",
+        first.port(),
+        second.port()
+    );
+    let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    result.says(0, ": ok: logged in as app to app (");
+    result.hides("Secret");
+    // Reversed, the first host answers and is taken; with a wrong line for it, its login fails
+    // and libpq does not go on to the next host.
+    let target = format!("host=127.0.0.1,127.0.0.1 port={},{} user=app", second.port(), first.port());
+    probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
+    fs::write(&passfile, format!("127.0.0.1:{}:*:app:first-Secret-1\n", first.port())).unwrap();
+    let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    result.says(1, ": unhealthy: the server asks for a password and none was given");
+    // hostaddr without host: the file is matched against the address; the port as text.
+    let target = format!("hostaddr=127.0.0.1 port={} user=app", first.port());
+    probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
+    let target = format!("hostaddr=127.0.0.1 port=0{} user=app", first.port());
+    probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(1);
+    // An empty password is never sent: the file is read instead.
+    let target = format!("postgres://app:@127.0.0.1:{}/app", first.port());
+    probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
+    let target = format!("host=127.0.0.1 port={} user=app password=", first.port());
+    probe().env("PGPASSFILE", &passfile).env("PGPASSWORD", "").args(["postgres", &target]).run().code(0);
+}
+
+#[test]
+fn a_password_file_others_can_read_is_named_when_the_login_lacks_a_password() {
+    use std::os::unix::fs::PermissionsExt;
+    let pg = Postgres::start();
+    let passfile = pg.dir.path().join("pgpass");
+    fs::write(&passfile, format!("*:*:*:*:{APP_PASSWORD}\n")).unwrap();
+    fs::set_permissions(&passfile, fs::Permissions::from_mode(0o644)).unwrap();
+    let target = format!("host=127.0.0.1 port={} user=app", pg.port());
+    let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    let line = result.says(1, ": unhealthy: the server asks for a password and none was given");
+    assert!(
+        line.contains(&format!(
+            "password file \"{}\" was ignored: it has group or world access; permissions should be u=rw (0600) or less",
+            passfile.display()
+        )),
+        "{line}"
+    );
+    result.hides(APP_PASSWORD);
+}
+
+#[test]
+fn target_session_attrs_over_a_primary_and_a_real_standby() {
+    let primary = Postgres::start();
+    let standby = primary.standby();
+    let list = |first: &Postgres, second: &Postgres, attrs: &str| {
+        format!(
+            "postgres://app:{APP_PASSWORD}@127.0.0.1:{},127.0.0.1:{}/app?target_session_attrs={attrs}",
+            first.port(),
+            second.port()
+        )
+    };
+    // Each case: the order of the list, the attribute, and the role of the host it must reach.
+    for (first, second, attrs, role) in [
+        (&standby, &primary, "any", "replica"),
+        (&standby, &primary, "read-write", "primary"),
+        (&standby, &primary, "primary", "primary"),
+        (&primary, &standby, "read-only", "replica"),
+        (&primary, &standby, "standby", "replica"),
+        (&primary, &standby, "prefer-standby", "replica"),
+        (&standby, &primary, "prefer-standby", "replica"),
+    ] {
+        let result = run(["postgres", "--expect-role", role, &list(first, second, attrs)]);
+        result.says(0, &format!(", {role} ("));
+        result.hides(APP_PASSWORD);
+    }
+    let only_primary = format!("{}?target_session_attrs=prefer-standby", primary.app_url());
+    run(["postgres", "--expect-role", "primary", &only_primary]).says(0, ", primary (");
+    let only_primary = format!("{}?target_session_attrs=standby", primary.app_url());
+    run(["postgres", &only_primary]).says(1, ": unhealthy: server is not in hot standby mode (target_session_attrs=standby)");
+    let both_standby = list(&standby, &standby, "read-write");
+    let result = run(["postgres", &both_standby]);
+    result.says(1, &format!("127.0.0.1:{}: session is read-only (target_session_attrs=read-write); 127.0.0.1:", standby.port()));
+    let from_env = probe()
+        .env("PGTARGETSESSIONATTRS", "read-write")
+        .args(["postgres", "--expect-role", "primary", &list(&standby, &primary, "any").replace("?target_session_attrs=any", "")])
+        .run();
+    from_env.says(0, ", primary (");
+    // A host that is down is passed over too.
+    let refusing = sockets::refusing();
+    let down_first = format!(
+        "host=127.0.0.1,127.0.0.1 port={},{} user=app password={APP_PASSWORD} target_session_attrs=primary",
+        refusing.addr.port(),
+        primary.port()
+    );
+    run(["postgres", &down_first]).says(0, ": ok: logged in as app to app (");
+}
+
+#[test]
+fn a_service_file_fills_what_the_string_leaves_out() {
+    let pg = Postgres::start();
+    let dir = pg.dir.path();
+    fs::write(
+        dir.join("services.conf"),
+        format!(
+            "# a comment\n[orders]\nhost=127.0.0.1\nport={}\nuser=app\npassword={APP_PASSWORD}\ndbname=orders\n[broken]\nhost = 127.0.0.1\n",
+            pg.port()
+        ),
+    )
+    .unwrap();
+    let file = dir.join("services.conf");
+    let service = |args: &[&str]| probe().env("PGSERVICEFILE", &file).args(["postgres"]).args(args).run();
+    let result = service(&["service=orders"]);
+    result.says(0, ": ok: logged in as app to orders (");
+    result.hides(APP_PASSWORD);
+    // The string wins over the service; the service wins over the environment.
+    service(&["service=orders dbname=app"]).says(0, ": ok: logged in as app to app (");
+    let url = format!("postgresql:///app?service=orders");
+    service(&[&url]).says(0, "logged in as app to app");
+    let result = probe().env("PGSERVICEFILE", &file).env("PGSERVICE", "orders").env("PGDATABASE", "app").args(["postgres"]).run();
+    result.says(0, ": ok: logged in as app to orders (");
+    // PGSYSCONFDIR/pg_service.conf, when the user's file lacks the service.
+    fs::write(dir.join("pg_service.conf"), format!("[sys]\nhost=127.0.0.1\nport={}\nuser=app\ndbname=app\n", pg.port())).unwrap();
+    let result = probe()
+        .env("PGSERVICEFILE", &file)
+        .env("PGSYSCONFDIR", dir)
+        .env("PGPASSWORD", APP_PASSWORD)
+        .args(["postgres", "service=sys"])
+        .run();
+    result.says(0, ": ok: logged in as app to app (");
+    service(&["service=nowhere"]).says(3, "definition of service \"nowhere\" not found");
+    let result = service(&["service=broken"]);
+    result.says(3, &format!("syntax error in service file \"{}\", line 9", file.display()));
+}
+
+#[test]
+fn sslmode_allow_tries_plain_then_tls_and_prefer_falls_back_to_plain() {
+    let pki = Pki::new();
+    let server = pki.issue("postgres", &["localhost"]);
+    let pg = Postgres::with(Options {
+        hba: &["hostnossl all app 127.0.0.1/32 reject", "hostssl all plainonly 127.0.0.1/32 reject"],
+        tls: Some((&server, &pki.ca)),
+        ..Options::default()
+    });
+    pg.sql("CREATE ROLE plainonly LOGIN PASSWORD 'plain-pw'");
+    let port = pg.port();
+    let app = format!("host=127.0.0.1 port={port} user=app password={APP_PASSWORD} sslmode=allow");
+    let result = run(["postgres", "-v", &app]);
+    result.says(0, ": ok: logged in as app to app (");
+    result.hides(APP_PASSWORD);
+    let plain = format!("host=127.0.0.1 port={port} user=plainonly password=plain-pw dbname=postgres");
+    for mode in ["allow", "prefer"] {
+        run(["postgres", &format!("{plain} sslmode={mode}")]).says(0, ": ok: logged in as plainonly to postgres (");
+    }
+    run(["postgres", &format!("{plain} sslmode=require")]).says(1, ": unhealthy: 28000 pg_hba.conf rejects connection");
+    let result = run(["postgres", &format!("host=127.0.0.1 port={port} user=app password=x sslmode=disable")]);
+    result.says(1, ": unhealthy: 28000 pg_hba.conf rejects connection");
+    // sslrootcert=system: verify-full against the bundled roots, which do not know this CA.
+    let result = run(["postgres", &format!("host=localhost port={port} user=app password=x sslrootcert=system")]);
+    result.says(2, ": unreachable: TLS: certificate not trusted (unknown issuer) (");
+    // channel_binding=require: SCRAM bound to the TLS session.
+    let bound = format!("host=localhost port={port} user=app password={APP_PASSWORD} channel_binding=require");
+    run(["postgres", &bound]).says(0, ": ok: logged in as app to app (");
+}
+
+#[test]
+fn sslmode_require_on_a_server_without_tls_says_so() {
+    let pg = Postgres::start();
+    let target = format!("{}?sslmode=require", pg.app_url());
+    let result = run(["postgres", &target]);
+    result.says(2, ": unreachable: the server does not support TLS, but sslmode=require requires it (");
+    let result = run(["postgres", &format!("{}?sslmode=allow", pg.app_url())]);
+    result.says(0, ": ok: logged in as app to app (");
+}
+
+#[test]
+fn hosts_hostaddrs_and_abstract_sockets() {
+    let name = format!("probe-it-{}", std::process::id());
+    let pg = Postgres::with(Options { abstract_socket: Some(&name), ..Options::default() });
+    let port = pg.port();
+    let abstract_target = format!("host=@{name} port={port} user=postgres");
+    run(["postgres", "-v", &abstract_target]).says(0, ": ok: logged in as postgres to postgres (");
+    let refusing = sockets::refusing();
+    // A hostaddr list without host, an empty item in a host list, and a percent-encoded port.
+    let addrs = format!(
+        "hostaddr=127.0.0.1,127.0.0.1 port={},{port} user=app password={APP_PASSWORD}",
+        refusing.addr.port()
+    );
+    run(["postgres", &addrs]).says(0, ": ok: logged in as app to app (");
+    // The empty item is libpq's default host; probe's default falls back to localhost.
+    let empty_item = format!("host=127.0.0.1, port={},{port} user=app password={APP_PASSWORD}", refusing.addr.port());
+    run(["postgres", &empty_item]).says(0, ": ok: logged in as app to app (");
+    let digits = port.to_string();
+    let encoded = format!("postgres://app:{APP_PASSWORD}@127.0.0.1:%3{}{}/app", &digits[..1], &digits[1..]);
+    run(["postgres", &encoded]).says(0, ": ok: logged in as app to app (");
+}
+
+#[test]
+fn options_and_the_variables_libpq_sends_reach_the_session() {
+    let pg = Postgres::start();
+    let check = |setting: &str, value: &str| format!("SELECT 1/(current_setting('{setting}') = '{value}')::int");
+    let result = probe()
+        .env("PGOPTIONS", "-c work_mem=3MB")
+        .env("PGTZ", "Europe/Paris")
+        .env("PGDATESTYLE", "SQL, DMY")
+        .args(["postgres", "--query", &check("work_mem", "3MB"), &pg.app_url()])
+        .run();
+    result.says(0, ", query returned 1 row (");
+    let result = probe().env("PGTZ", "Europe/Paris").args(["postgres", "--query", &check("TimeZone", "Europe/Paris"), &pg.app_url()]).run();
+    result.says(0, ", query returned 1 row (");
+    let result = probe().env("PGDATESTYLE", "SQL, DMY").args(["postgres", "--query", &check("DateStyle", "SQL, DMY"), &pg.app_url()]).run();
+    result.says(0, ", query returned 1 row (");
+    let url = format!("{}?options=-c%20work_mem%3D5MB&fallback_application_name=fallback", pg.app_url());
+    run(["postgres", "--query", &check("work_mem", "5MB"), &url]).says(0, "query returned 1 row");
+    run(["postgres", "--query", &check("application_name", "fallback"), &url]).says(0, "query returned 1 row");
+    run(["postgres", "--query", &check("application_name", "probe"), &pg.app_url()]).says(0, "query returned 1 row");
+    let target = format!("{} gssencmode=disable client_encoding=UTF8 keepalives=1 sslcompression=0", conninfo_of(&pg));
+    run(["postgres", &target]).says(0, ": ok: logged in as app to app (");
+}
+
+fn conninfo_of(pg: &Postgres) -> String {
+    format!("host=127.0.0.1 port={} user=app password={APP_PASSWORD}", pg.port())
+}
+
+#[test]
+fn connect_timeout_caps_each_host_under_the_deadline() {
+    let silent = sockets::open("127.0.0.1:0");
+    let pg = Postgres::start();
+    let target = format!(
+        "host=127.0.0.1,127.0.0.1 port={},{} user=app password={APP_PASSWORD} sslmode=disable",
+        silent.addr.port(),
+        pg.port()
+    );
+    let result = probe().env("PGCONNECT_TIMEOUT", "2").args(["postgres", "-t", "5s", &target]).run();
+    result.code(0).within(Duration::from_secs(3));
+    let result = probe().env("PGCONNECT_TIMEOUT", "2").args(["postgres", "-t", "5s", &target.replace(&format!(",{}", pg.port()), &format!(",{}", silent.addr.port()))]).run();
+    let line = result.code(2).within(Duration::from_millis(4000) + MARGIN).stderr_line();
+    assert!(line.contains("timed out after 2s (connect_timeout)"), "{line}");
+}
+
+#[test]
+fn a_query_cut_by_the_deadline_is_cancelled_on_the_server() {
+    let pg = Postgres::start();
+    let sleep = "SELECT pg_sleep(5) -- probe";
+    let result = run(["postgres", "-t", "900ms", "--query", sleep, &pg.app_url()]);
+    let line = result.code(2).within(Duration::from_millis(900) + MARGIN).stderr_line();
+    assert!(line.contains(": unreachable: timed out after 900ms during query ("), "{line}");
+    let active = format!("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '{sleep}'");
+    let until = Instant::now() + Duration::from_secs(1);
+    while pg.sql(&active) != "0" {
+        assert!(Instant::now() < until, "the query is still running on the server");
+        thread::sleep(Duration::from_millis(50));
     }
 }

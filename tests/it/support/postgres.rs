@@ -32,6 +32,8 @@ pub struct Options<'a> {
     pub hba: &'a [&'a str],
     /// A server certificate and the CA that client certificates must come from.
     pub tls: Option<(&'a Pair, &'a Path)>,
+    /// A Linux abstract socket name (without the `@`) the server also listens on.
+    pub abstract_socket: Option<&'a str>,
 }
 
 impl Postgres {
@@ -73,6 +75,9 @@ impl Postgres {
             ] {
                 settings.push((k.to_owned(), v.to_owned()));
             }
+        }
+        if let Some(name) = options.abstract_socket {
+            settings.push(("unix_socket_directories".to_owned(), format!("{},@{name}", socket_dir.display())));
         }
         let postgres = launch(bin, dir, data, socket_dir, &settings);
         postgres.sql(&format!("CREATE ROLE {APP_USER} LOGIN PASSWORD '{APP_PASSWORD}'"));

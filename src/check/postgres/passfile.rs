@@ -1,0 +1,153 @@
+//! libpq's password file (`passfile`, PGPASSFILE or `~/.pgpass`): read only when no password
+//! was given, skipped when others may read it, and looked up per host of a host list.
+
+use std::path::Path;
+
+use crate::secret::Secret;
+
+/// The password file, as found.
+#[derive(Debug)]
+pub enum PassFile {
+    /// Not there, or no file was named and there is no home directory.
+    Missing,
+    /// There, but skipped, as libpq skips it; the reason is told when a login then lacks a password.
+    Ignored(String),
+    Text(String),
+}
+
+impl PassFile {
+    /// Reads `path` if it is a plain file that only its owner may read or write.
+    pub fn read(path: &Path) -> PassFile {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(metadata) = std::fs::metadata(path) else { return PassFile::Missing };
+        if !metadata.is_file() {
+            return PassFile::Ignored(format!("password file \"{}\" is not a plain file", path.display()));
+        }
+        if metadata.permissions().mode() & 0o077 != 0 {
+            return PassFile::Ignored(format!(
+                "password file \"{}\" was ignored: it has group or world access; permissions should be u=rw (0600) or less",
+                path.display()
+            ));
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => PassFile::Text(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(err) => PassFile::Ignored(format!(
+                "password file \"{}\" was ignored: {}",
+                path.display(),
+                crate::net::describe(&err)
+            )),
+        }
+    }
+
+    /// The password for `host:port:dbname:user` (the port as text, as given), from the first line
+    /// that matches, as libpq's `passwordFromFile`. An empty password is none.
+    pub fn lookup(&self, host: &str, port: &str, dbname: &str, user: &str) -> Option<Secret> {
+        let PassFile::Text(text) = self else { return None };
+        text.split('\n')
+            .map(|line| line.strip_suffix('\r').unwrap_or(line))
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .find_map(|line| {
+                let mut rest = line;
+                for wanted in [host, port, dbname, user] {
+                    rest = matches_field(rest, wanted)?;
+                }
+                Some(password_field(rest))
+            })
+            .filter(|password| !password.is_empty())
+            .map(Secret::new)
+    }
+}
+
+/// If the line's next field is `*` or equals `wanted` (with `\` escaping the next character),
+/// the rest of the line after its `:`.
+fn matches_field<'a>(line: &'a str, wanted: &str) -> Option<&'a str> {
+    if let Some(rest) = line.strip_prefix("*:") {
+        return Some(rest);
+    }
+    let mut wanted = wanted.chars();
+    let mut chars = line.char_indices();
+    while let Some((index, c)) = chars.next() {
+        let (c, escaped) = match c {
+            '\\' => match chars.next() {
+                Some((_, next)) => (next, true),
+                None => return None,
+            },
+            c => (c, false),
+        };
+        if c == ':' && !escaped {
+            return wanted.next().is_none().then(|| &line[index + 1..]);
+        }
+        if wanted.next() != Some(c) {
+            return None;
+        }
+    }
+    None
+}
+
+/// The password field: up to the first unescaped `:`, with `\` escapes undone.
+fn password_field(rest: &str) -> String {
+    let mut password = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ':' => break,
+            '\\' => match chars.next() {
+                Some(next) => password.push(next),
+                None => password.push('\\'),
+            },
+            c => password.push(c),
+        }
+    }
+    password
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password(text: &str, key: [&str; 4]) -> Option<String> {
+        PassFile::Text(text.to_owned()).lookup(key[0], key[1], key[2], key[3]).map(|p| p.expose().to_owned())
+    }
+
+    #[test]
+    fn lines_match_as_in_libpq() {
+        let file = "# comment\n #not a comment:*:*:*:x\nother:*:*:*:nope\ndb:5432:*:app:from-pgpass\n*:*:*:*:fallback\n";
+        assert_eq!(password(file, ["db", "5432", "app", "app"]).as_deref(), Some("from-pgpass"));
+        assert_eq!(password(file, ["db", "6000", "app", "app"]).as_deref(), Some("fallback"));
+        // The port compares as text: 05432 is not 5432.
+        assert_eq!(password(file, ["db", "05432", "app", "app"]).as_deref(), Some("fallback"));
+        assert_eq!(password(file, [" #not a comment", "1", "d", "u"]).as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn escapes_and_the_password_field() {
+        assert_eq!(password(r"h\:1:5432:d:u:pa\\ss", ["h:1", "5432", "d", "u"]).as_deref(), Some(r"pa\ss"));
+        // An unescaped ':' ends the password; an escaped one is part of it.
+        assert_eq!(password("h:1:d:u:pass:word", ["h", "1", "d", "u"]).as_deref(), Some("pass"));
+        assert_eq!(password(r"h:1:d:u:pass\:word", ["h", "1", "d", "u"]).as_deref(), Some("pass:word"));
+        // `\*` is a literal star, not a wildcard; `*x` is not a wildcard either.
+        assert_eq!(password(r"\*:1:d:u:star", ["h", "1", "d", "u"]), None);
+        assert_eq!(password(r"\*:1:d:u:star", ["*", "1", "d", "u"]).as_deref(), Some("star"));
+        assert_eq!(password("*x:1:d:u:p", ["h", "1", "d", "u"]), None);
+        // A line without a password field matches nothing; an empty password is none, and the
+        // search stops at the first matching line, as in libpq.
+        assert_eq!(password("h:1:d:u", ["h", "1", "d", "u"]), None);
+        assert_eq!(password("h:1:d:u:\n*:*:*:*:later", ["h", "1", "d", "u"]), None);
+        assert_eq!(password("h:1:d:u:p\r\n", ["h", "1", "d", "u"]).as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn a_file_others_may_read_is_ignored_and_says_why() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pgpass");
+        std::fs::write(&path, "*:*:*:*:pw\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let PassFile::Ignored(why) = PassFile::read(&path) else { panic!("not ignored") };
+        assert!(why.contains("has group or world access"), "{why}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(matches!(PassFile::read(&path), PassFile::Text(_)));
+        assert!(matches!(PassFile::read(&dir.path().join("none")), PassFile::Missing));
+        assert!(matches!(PassFile::read(dir.path()), PassFile::Ignored(_)));
+    }
+}
