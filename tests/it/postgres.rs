@@ -388,7 +388,10 @@ fn the_password_file_is_read_for_each_host_of_a_list() {
     let first = Postgres::start();
     // The second host is read-only, so that target_session_attrs=read-only moves past the first
     // after logging in to it: both logins are real.
-    let second = Postgres::with(Options { settings: &[("default_transaction_read_only", "on")], ..Options::default() });
+    let second = Postgres::with(Options {
+        settings: &[("default_transaction_read_only", "on")],
+        ..Options::default()
+    });
     first.sql("ALTER ROLE app PASSWORD 'first-Secret-1'");
     second.sql("ALTER ROLE app PASSWORD 'second-Secret-2'");
     let passfile = first.dir.path().join("pgpass");
@@ -477,13 +480,25 @@ fn target_session_attrs_over_a_primary_and_a_real_standby() {
     let only_primary = format!("{}?target_session_attrs=prefer-standby", primary.app_url());
     run(["postgres", "--expect-role", "primary", &only_primary]).says(0, ", primary (");
     let only_primary = format!("{}?target_session_attrs=standby", primary.app_url());
-    run(["postgres", &only_primary]).says(1, ": unhealthy: server is not in hot standby mode (target_session_attrs=standby)");
+    run(["postgres", &only_primary])
+        .says(1, ": unhealthy: server is not in hot standby mode (target_session_attrs=standby)");
     let both_standby = list(&standby, &standby, "read-write");
     let result = run(["postgres", &both_standby]);
-    result.says(1, &format!("127.0.0.1:{}: session is read-only (target_session_attrs=read-write); 127.0.0.1:", standby.port()));
+    result.says(
+        1,
+        &format!(
+            "127.0.0.1:{}: session is read-only (target_session_attrs=read-write); 127.0.0.1:",
+            standby.port()
+        ),
+    );
     let from_env = probe()
         .env("PGTARGETSESSIONATTRS", "read-write")
-        .args(["postgres", "--expect-role", "primary", &list(&standby, &primary, "any").replace("?target_session_attrs=any", "")])
+        .args([
+            "postgres",
+            "--expect-role",
+            "primary",
+            &list(&standby, &primary, "any").replace("?target_session_attrs=any", ""),
+        ])
         .run();
     from_env.says(0, ", primary (");
     // A host that is down is passed over too.
@@ -515,12 +530,20 @@ fn a_service_file_fills_what_the_string_leaves_out() {
     result.hides(APP_PASSWORD);
     // The string wins over the service; the service wins over the environment.
     service(&["service=orders dbname=app"]).says(0, ": ok: logged in as app to app (");
-    let url = format!("postgresql:///app?service=orders");
-    service(&[&url]).says(0, "logged in as app to app");
-    let result = probe().env("PGSERVICEFILE", &file).env("PGSERVICE", "orders").env("PGDATABASE", "app").args(["postgres"]).run();
+    service(&["postgresql:///app?service=orders"]).says(0, "logged in as app to app");
+    let result = probe()
+        .env("PGSERVICEFILE", &file)
+        .env("PGSERVICE", "orders")
+        .env("PGDATABASE", "app")
+        .args(["postgres"])
+        .run();
     result.says(0, ": ok: logged in as app to orders (");
     // PGSYSCONFDIR/pg_service.conf, when the user's file lacks the service.
-    fs::write(dir.join("pg_service.conf"), format!("[sys]\nhost=127.0.0.1\nport={}\nuser=app\ndbname=app\n", pg.port())).unwrap();
+    fs::write(
+        dir.join("pg_service.conf"),
+        format!("[sys]\nhost=127.0.0.1\nport={}\nuser=app\ndbname=app\n", pg.port()),
+    )
+    .unwrap();
     let result = probe()
         .env("PGSERVICEFILE", &file)
         .env("PGSYSCONFDIR", dir)
@@ -550,16 +573,21 @@ fn sslmode_allow_tries_plain_then_tls_and_prefer_falls_back_to_plain() {
     result.hides(APP_PASSWORD);
     let plain = format!("host=127.0.0.1 port={port} user=plainonly password=plain-pw dbname=postgres");
     for mode in ["allow", "prefer"] {
-        run(["postgres", &format!("{plain} sslmode={mode}")]).says(0, ": ok: logged in as plainonly to postgres (");
+        run(["postgres", &format!("{plain} sslmode={mode}")])
+            .says(0, ": ok: logged in as plainonly to postgres (");
     }
-    run(["postgres", &format!("{plain} sslmode=require")]).says(1, ": unhealthy: 28000 pg_hba.conf rejects connection");
-    let result = run(["postgres", &format!("host=127.0.0.1 port={port} user=app password=x sslmode=disable")]);
+    run(["postgres", &format!("{plain} sslmode=require")])
+        .says(1, ": unhealthy: 28000 pg_hba.conf rejects connection");
+    let result =
+        run(["postgres", &format!("host=127.0.0.1 port={port} user=app password=x sslmode=disable")]);
     result.says(1, ": unhealthy: 28000 pg_hba.conf rejects connection");
     // sslrootcert=system: verify-full against the bundled roots, which do not know this CA.
-    let result = run(["postgres", &format!("host=localhost port={port} user=app password=x sslrootcert=system")]);
+    let result =
+        run(["postgres", &format!("host=localhost port={port} user=app password=x sslrootcert=system")]);
     result.says(2, ": unreachable: TLS: certificate not trusted (unknown issuer) (");
     // channel_binding=require: SCRAM bound to the TLS session.
-    let bound = format!("host=localhost port={port} user=app password={APP_PASSWORD} channel_binding=require");
+    let bound =
+        format!("host=localhost port={port} user=app password={APP_PASSWORD} channel_binding=require");
     run(["postgres", &bound]).says(0, ": ok: logged in as app to app (");
 }
 
@@ -588,7 +616,8 @@ fn hosts_hostaddrs_and_abstract_sockets() {
     );
     run(["postgres", &addrs]).says(0, ": ok: logged in as app to app (");
     // The empty item is libpq's default host; probe's default falls back to localhost.
-    let empty_item = format!("host=127.0.0.1, port={},{port} user=app password={APP_PASSWORD}", refusing.addr.port());
+    let empty_item =
+        format!("host=127.0.0.1, port={},{port} user=app password={APP_PASSWORD}", refusing.addr.port());
     run(["postgres", &empty_item]).says(0, ": ok: logged in as app to app (");
     let digits = port.to_string();
     let encoded = format!("postgres://app:{APP_PASSWORD}@127.0.0.1:%3{}{}/app", &digits[..1], &digits[1..]);
@@ -598,7 +627,8 @@ fn hosts_hostaddrs_and_abstract_sockets() {
 #[test]
 fn options_and_the_variables_libpq_sends_reach_the_session() {
     let pg = Postgres::start();
-    let check = |setting: &str, value: &str| format!("SELECT 1/(current_setting('{setting}') = '{value}')::int");
+    let check =
+        |setting: &str, value: &str| format!("SELECT 1/(current_setting('{setting}') = '{value}')::int");
     let result = probe()
         .env("PGOPTIONS", "-c work_mem=3MB")
         .env("PGTZ", "Europe/Paris")
@@ -606,15 +636,24 @@ fn options_and_the_variables_libpq_sends_reach_the_session() {
         .args(["postgres", "--query", &check("work_mem", "3MB"), &pg.app_url()])
         .run();
     result.says(0, ", query returned 1 row (");
-    let result = probe().env("PGTZ", "Europe/Paris").args(["postgres", "--query", &check("TimeZone", "Europe/Paris"), &pg.app_url()]).run();
+    let result = probe()
+        .env("PGTZ", "Europe/Paris")
+        .args(["postgres", "--query", &check("TimeZone", "Europe/Paris"), &pg.app_url()])
+        .run();
     result.says(0, ", query returned 1 row (");
-    let result = probe().env("PGDATESTYLE", "SQL, DMY").args(["postgres", "--query", &check("DateStyle", "SQL, DMY"), &pg.app_url()]).run();
+    let result = probe()
+        .env("PGDATESTYLE", "SQL, DMY")
+        .args(["postgres", "--query", &check("DateStyle", "SQL, DMY"), &pg.app_url()])
+        .run();
     result.says(0, ", query returned 1 row (");
     let url = format!("{}?options=-c%20work_mem%3D5MB&fallback_application_name=fallback", pg.app_url());
     run(["postgres", "--query", &check("work_mem", "5MB"), &url]).says(0, "query returned 1 row");
-    run(["postgres", "--query", &check("application_name", "fallback"), &url]).says(0, "query returned 1 row");
-    run(["postgres", "--query", &check("application_name", "probe"), &pg.app_url()]).says(0, "query returned 1 row");
-    let target = format!("{} gssencmode=disable client_encoding=UTF8 keepalives=1 sslcompression=0", conninfo_of(&pg));
+    run(["postgres", "--query", &check("application_name", "fallback"), &url])
+        .says(0, "query returned 1 row");
+    run(["postgres", "--query", &check("application_name", "probe"), &pg.app_url()])
+        .says(0, "query returned 1 row");
+    let target =
+        format!("{} gssencmode=disable client_encoding=UTF8 keepalives=1 sslcompression=0", conninfo_of(&pg));
     run(["postgres", &target]).says(0, ": ok: logged in as app to app (");
 }
 
@@ -633,7 +672,15 @@ fn connect_timeout_caps_each_host_under_the_deadline() {
     );
     let result = probe().env("PGCONNECT_TIMEOUT", "2").args(["postgres", "-t", "5s", &target]).run();
     result.code(0).within(Duration::from_secs(3));
-    let result = probe().env("PGCONNECT_TIMEOUT", "2").args(["postgres", "-t", "5s", &target.replace(&format!(",{}", pg.port()), &format!(",{}", silent.addr.port()))]).run();
+    let result = probe()
+        .env("PGCONNECT_TIMEOUT", "2")
+        .args([
+            "postgres",
+            "-t",
+            "5s",
+            &target.replace(&format!(",{}", pg.port()), &format!(",{}", silent.addr.port())),
+        ])
+        .run();
     let line = result.code(2).within(Duration::from_millis(4000) + MARGIN).stderr_line();
     assert!(line.contains("timed out after 2s (connect_timeout)"), "{line}");
 }
@@ -645,7 +692,8 @@ fn a_query_cut_by_the_deadline_is_cancelled_on_the_server() {
     let result = run(["postgres", "-t", "900ms", "--query", sleep, &pg.app_url()]);
     let line = result.code(2).within(Duration::from_millis(900) + MARGIN).stderr_line();
     assert!(line.contains(": unreachable: timed out after 900ms during query ("), "{line}");
-    let active = format!("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '{sleep}'");
+    let active =
+        format!("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '{sleep}'");
     let until = Instant::now() + Duration::from_secs(1);
     while pg.sql(&active) != "0" {
         assert!(Instant::now() < until, "the query is still running on the server");

@@ -18,7 +18,7 @@ use tokio_postgres::{SimpleQueryMessage, config::SslMode as WireSsl, tls::MakeTl
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
-    ping,
+    Role, ping,
     settings::{Address, DEFAULT_SOCKET_DIR, Host, SessionAttrs, Settings, SslMode},
     watch::{Expect, MarkTls, NotPostgres, Progress, Watched},
 };
@@ -30,13 +30,6 @@ use crate::{
     tls,
     trace::Trace,
 };
-
-/// The role `--expect-role` asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Primary,
-    Replica,
-}
 
 pub enum Mode {
     Ping,
@@ -128,14 +121,18 @@ impl Postgres {
             let cap = crate::duration::setting(capped.unwrap_or_default());
             Step::Next(Status::Unreachable, format!("timed out after {cap} (connect_timeout)"))
         };
-        let tls_possible = matches!(host.address, Address::Tcp { .. } | Address::Default) && self.tls.is_some();
+        let tls_possible =
+            matches!(host.address, Address::Tcp { .. } | Address::Default) && self.tls.is_some();
         if let Mode::Ping = *self.mode {
             let (stream, _) = match self.open(host, host_deadline, trace) {
                 Ok(opened) => opened,
                 Err(why) => return Step::Next(Status::Unreachable, why),
             };
             let verdict = self.ping(stream, host_deadline, trace);
-            if capped.is_some() && host_deadline.remaining().is_zero() && verdict.status == Status::Unreachable {
+            if capped.is_some()
+                && host_deadline.remaining().is_zero()
+                && verdict.status == Status::Unreachable
+            {
                 return too_slow();
             }
             // As libpq: a server that cannot take connections now sends us on to the next host.
@@ -178,9 +175,15 @@ impl Postgres {
             let tls_used = progress.tls_used.load(Ordering::Relaxed);
             let retry = match wire {
                 // allow: the server refused a plain session; try TLS (plain again if it has none).
-                Wire::Plain if self.settings.sslmode == SslMode::Allow && tls_possible && refused => Some(Wire::PreferTls),
+                Wire::Plain if self.settings.sslmode == SslMode::Allow && tls_possible && refused => {
+                    Some(Wire::PreferTls)
+                }
                 // prefer: the handshake failed, or the server refused the TLS session; try plain.
-                Wire::PreferTls if tls_used && (refused || code.is_none()) && !progress.auth_ok.load(Ordering::Relaxed) => {
+                Wire::PreferTls
+                    if tls_used
+                        && (refused || code.is_none())
+                        && !progress.auth_ok.load(Ordering::Relaxed) =>
+                {
                     Some(Wire::Plain)
                 }
                 _ => None,
@@ -212,7 +215,9 @@ impl Postgres {
                 if socket.exists() { self.unix(&Peer::Unix(socket), trace) } else { tcp("localhost", None) }
             }
             Address::Unix(dir) => self.unix(&Peer::Unix(dir.join(format!(".s.PGSQL.{}", host.port))), trace),
-            Address::Abstract(name) => self.unix(&Peer::Abstract(format!("{name}/.s.PGSQL.{}", host.port)), trace),
+            Address::Abstract(name) => {
+                self.unix(&Peer::Abstract(format!("{name}/.s.PGSQL.{}", host.port)), trace)
+            }
         }
     }
 
@@ -275,7 +280,14 @@ impl Postgres {
         )
     }
 
-    async fn connect(&self, stream: Stream, host: &Host, wire: Wire, progress: &Arc<Progress>, trace: &Trace) -> Result<Session, Failure> {
+    async fn connect(
+        &self,
+        stream: Stream,
+        host: &Host,
+        wire: Wire,
+        progress: &Arc<Progress>,
+        trace: &Trace,
+    ) -> Result<Session, Failure> {
         let config = self.config(host, wire);
         let stream = into_tokio(stream).map_err(|err| Failure::Local(net::describe(&err)))?;
         match (stream, wire) {
@@ -295,13 +307,15 @@ impl Postgres {
             (TokioStream::Tcp(tcp), Wire::Plain) => {
                 trace.enter("auth");
                 let tcp = Watched::new(tcp, trace, Expect::StartupAnswer, progress);
-                let (client, connection) = config.connect_raw(tcp, tokio_postgres::NoTls).await.map_err(Failure::Pg)?;
+                let (client, connection) =
+                    config.connect_raw(tcp, tokio_postgres::NoTls).await.map_err(Failure::Pg)?;
                 Ok(Session::spawn(client, connection, false))
             }
             (TokioStream::Unix(unix), _) => {
                 trace.enter("auth");
                 let unix = Watched::new(unix, trace, Expect::StartupAnswer, progress);
-                let (client, connection) = config.connect_raw(unix, tokio_postgres::NoTls).await.map_err(Failure::Pg)?;
+                let (client, connection) =
+                    config.connect_raw(unix, tokio_postgres::NoTls).await.map_err(Failure::Pg)?;
                 Ok(Session::spawn(client, connection, false))
             }
         }
@@ -309,7 +323,15 @@ impl Postgres {
 
     /// A session is open: is it the one target_session_attrs asks for, then the role and query.
     #[allow(clippy::too_many_arguments)]
-    async fn session(&self, session: Session, host: &Host, want: SessionAttrs, peer: Peer, deadline: Deadline, trace: &Trace) -> Step {
+    async fn session(
+        &self,
+        session: Session,
+        host: &Host,
+        want: SessionAttrs,
+        peer: Peer,
+        deadline: Deadline,
+        trace: &Trace,
+    ) -> Step {
         let Session { client, running, parameters, tls } = session;
         let step = async {
             if want != SessionAttrs::Any {
@@ -328,19 +350,31 @@ impl Postgres {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn work(&self, client: &tokio_postgres::Client, host: &Host, peer: Peer, tls: bool, deadline: Deadline, trace: &Trace) -> Verdict {
-        let Mode::Login { query, expect_role } = &*self.mode else { return Verdict::healthy("accepting connections") };
+    async fn work(
+        &self,
+        client: &tokio_postgres::Client,
+        host: &Host,
+        peer: Peer,
+        tls: bool,
+        deadline: Deadline,
+        trace: &Trace,
+    ) -> Verdict {
+        let Mode::Login { query, expect_role } = &*self.mode else {
+            return Verdict::healthy("accepting connections");
+        };
         let s = &self.settings;
         let mut seen = format!("logged in as {} to {}", s.user, s.dbname);
         if expect_role.is_some() || query.is_some() {
             trace.enter("query");
         }
         if let Some(expected) = expect_role {
-            let in_recovery = match first_value(client.simple_query("SELECT pg_catalog.pg_is_in_recovery()").await) {
-                Ok(value) => value.as_deref() == Some("t"),
-                Err(err) => return describe_query(&err, "pg_is_in_recovery()"),
-            };
-            let (role, wanted) = (if in_recovery { "replica" } else { "primary" }, *expected == Role::Replica);
+            let in_recovery =
+                match first_value(client.simple_query("SELECT pg_catalog.pg_is_in_recovery()").await) {
+                    Ok(value) => value.as_deref() == Some("t"),
+                    Err(err) => return describe_query(&err, "pg_is_in_recovery()"),
+                };
+            let (role, wanted) =
+                (if in_recovery { "replica" } else { "primary" }, *expected == Role::Replica);
             if in_recovery != wanted {
                 let wanted = if wanted { "replica" } else { "primary" };
                 return Verdict::unhealthy(format!("{seen}, but it is a {role}, not a {wanted}"));
@@ -355,7 +389,10 @@ impl Postgres {
             match tokio::time::timeout(budget, client.simple_query(sql)).await {
                 Ok(Ok(messages)) => {
                     let rows = messages.iter().filter(|m| matches!(m, SimpleQueryMessage::Row(_))).count();
-                    seen.push_str(&format!(", query returned {rows} row{}", if rows == 1 { "" } else { "s" }));
+                    seen.push_str(&format!(
+                        ", query returned {rows} row{}",
+                        if rows == 1 { "" } else { "s" }
+                    ));
                 }
                 Ok(Err(err)) => return describe_query(&err, "the query"),
                 Err(_) => {
@@ -394,7 +431,13 @@ impl Postgres {
         }
     }
 
-    fn describe_verdict(&self, err: &tokio_postgres::Error, host: &Host, wire: Wire, progress: &Progress) -> Verdict {
+    fn describe_verdict(
+        &self,
+        err: &tokio_postgres::Error,
+        host: &Host,
+        wire: Wire,
+        progress: &Progress,
+    ) -> Verdict {
         let message = self.describe(err, host, wire, progress);
         match err.as_db_error() {
             Some(_) => Verdict::unhealthy(message),
@@ -458,7 +501,11 @@ struct Parameters {
 }
 
 impl Session {
-    fn spawn<S, T>(client: tokio_postgres::Client, connection: tokio_postgres::Connection<S, T>, tls: bool) -> Session
+    fn spawn<S, T>(
+        client: tokio_postgres::Client,
+        connection: tokio_postgres::Connection<S, T>,
+        tls: bool,
+    ) -> Session
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -476,7 +523,11 @@ impl Session {
 }
 
 /// Why this session is not the one target_session_attrs asks for, as libpq words it, or None.
-async fn mismatch(client: &tokio_postgres::Client, parameters: &Parameters, want: SessionAttrs) -> Option<Step> {
+async fn mismatch(
+    client: &tokio_postgres::Client,
+    parameters: &Parameters,
+    want: SessionAttrs,
+) -> Option<Step> {
     let query_flag = |sql: &'static str| async move {
         match first_value(client.simple_query(sql).await) {
             Ok(value) => Ok(matches!(value.as_deref(), Some("on" | "t"))),
@@ -497,9 +548,15 @@ async fn mismatch(client: &tokio_postgres::Client, parameters: &Parameters, want
     };
     let (ok, why) = match want {
         SessionAttrs::Any => return None,
-        SessionAttrs::ReadWrite => (read_only().await.map(|ro| !ro), "session is read-only (target_session_attrs=read-write)"),
-        SessionAttrs::ReadOnly => (read_only().await, "session is not read-only (target_session_attrs=read-only)"),
-        SessionAttrs::Primary => (standby().await.map(|s| !s), "server is in hot standby mode (target_session_attrs=primary)"),
+        SessionAttrs::ReadWrite => {
+            (read_only().await.map(|ro| !ro), "session is read-only (target_session_attrs=read-write)")
+        }
+        SessionAttrs::ReadOnly => {
+            (read_only().await, "session is not read-only (target_session_attrs=read-only)")
+        }
+        SessionAttrs::Primary => {
+            (standby().await.map(|s| !s), "server is in hot standby mode (target_session_attrs=primary)")
+        }
         SessionAttrs::Standby | SessionAttrs::PreferStandby => {
             (standby().await, "server is not in hot standby mode (target_session_attrs=standby)")
         }
@@ -533,7 +590,9 @@ fn describe_transport(err: &tokio_postgres::Error) -> String {
             }
             match inner.and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
                 Some(tls_error) => return tls::describe(tls_error),
-                None if io.kind() == io::ErrorKind::UnexpectedEof => return "connection closed by peer".to_owned(),
+                None if io.kind() == io::ErrorKind::UnexpectedEof => {
+                    return "connection closed by peer".to_owned();
+                }
                 None if io.kind() == io::ErrorKind::Other => return io.to_string(),
                 None => return net::describe(io),
             }
@@ -546,7 +605,9 @@ fn describe_transport(err: &tokio_postgres::Error) -> String {
     "the answer is not PostgreSQL's protocol".to_owned()
 }
 
-fn first_value(result: Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>) -> Result<Option<String>, tokio_postgres::Error> {
+fn first_value(
+    result: Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>,
+) -> Result<Option<String>, tokio_postgres::Error> {
     Ok(result?
         .iter()
         .find_map(|message| match message {
@@ -560,7 +621,11 @@ fn first_value(result: Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>) -
 pub fn host_name(host: &Host) -> String {
     match &host.address {
         Address::Tcp { name, hostaddr } => {
-            let shown = if name.is_empty() { hostaddr.map(|a| a.to_string()).unwrap_or_default() } else { name.clone() };
+            let shown = if name.is_empty() {
+                hostaddr.map(|a| a.to_string()).unwrap_or_default()
+            } else {
+                name.clone()
+            };
             HostPort { host: shown, port: host.port }.to_string()
         }
         Address::Unix(dir) => dir.join(format!(".s.PGSQL.{}", host.port)).display().to_string(),
@@ -571,7 +636,9 @@ pub fn host_name(host: &Host) -> String {
 
 fn connect_unix(peer: &Peer) -> Result<UnixStream, String> {
     match peer {
-        Peer::Unix(path) => UnixStream::connect(path).map_err(|err| format!("{}: {}", path.display(), net::describe(&err))),
+        Peer::Unix(path) => {
+            UnixStream::connect(path).map_err(|err| format!("{}: {}", path.display(), net::describe(&err)))
+        }
         Peer::Abstract(name) => {
             use std::os::linux::net::SocketAddrExt;
             let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())

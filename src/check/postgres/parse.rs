@@ -59,7 +59,8 @@ pub const KEYWORDS: &[(&str, Option<&str>)] = &[
 ];
 
 /// Keywords whose values are secrets, starred wherever a target is shown.
-const SECRET_KEYS: &[&str] = &["password", "sslpassword", "scram_client_key", "scram_server_key", "oauth_client_secret"];
+const SECRET_KEYS: &[&str] =
+    &["password", "sslpassword", "scram_client_key", "scram_server_key", "oauth_client_secret"];
 
 pub fn is_keyword(key: &str) -> bool {
     KEYWORDS.iter().any(|(k, _)| *k == key)
@@ -105,7 +106,8 @@ fn parse_url(whole: &str, rest: &str) -> Result<Vec<(String, String)>, String> {
         }
         // As libpq: an empty password (`user:@host`) is not a password at all.
         if let Some(password) = password.filter(|p| !p.is_empty()) {
-            let password = decode(password).map_err(|_| "the password in the URL has a bad percent-encoding".to_owned())?;
+            let password = decode(password)
+                .map_err(|_| "the password in the URL has a bad percent-encoding".to_owned())?;
             pairs.push(("password".to_owned(), password));
         }
         rest = &rest[at + 1..];
@@ -192,8 +194,11 @@ fn parse_url(whole: &str, rest: &str) -> Result<Vec<(String, String)>, String> {
                 decode(value)?
             };
             // libpq's one alias, kept for JDBC-style URLs.
-            let (key, value) =
-                if key == "ssl" && value == "true" { ("sslmode".to_owned(), "require".to_owned()) } else { (key, value) };
+            let (key, value) = if key == "ssl" && value == "true" {
+                ("sslmode".to_owned(), "require".to_owned())
+            } else {
+                (key, value)
+            };
             if !is_keyword(&key) {
                 return Err(format!("invalid URI query parameter: \"{key}\""));
             }
@@ -212,13 +217,17 @@ fn decode(text: &str) -> Result<String, String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).filter(|_| {
-                hex.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-            }) else {
+            let Some(byte) = hex
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .filter(|_| hex.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())))
+            else {
                 return Err(format!("invalid percent-encoded token: \"{}\"", shown_token(text)));
             };
             if byte == 0 {
-                return Err(format!("forbidden value %00 in percent-encoded value: \"{}\"", shown_token(text)));
+                return Err(format!(
+                    "forbidden value %00 in percent-encoded value: \"{}\"",
+                    shown_token(text)
+                ));
             }
             out.push(byte);
             i += 3;
@@ -331,7 +340,11 @@ fn redact_words(text: &str) -> String {
         rest = &rest[at + 1..];
         if SECRET_KEYS.contains(&key) {
             let value = rest.trim_start_matches(is_space);
-            let end = if value.starts_with('\'') { value.len() } else { value.find(is_space).unwrap_or(value.len()) };
+            let end = if value.starts_with('\'') {
+                value.len()
+            } else {
+                value.find(is_space).unwrap_or(value.len())
+            };
             out.push_str("***");
             rest = &value[end..];
         }
@@ -401,7 +414,10 @@ mod tests {
             kv(&[("host", "db"), ("port", "5433"), ("password", "a b'c"), ("user", "x y"), ("dbname", "")])
         );
         assert_eq!(pairs("host=a\\"), kv(&[("host", "a")]));
-        assert_eq!(pairs("host=x\x0bport=1\x0csslmode=disable\r"), kv(&[("host", "x"), ("port", "1"), ("sslmode", "disable")]));
+        assert_eq!(
+            pairs("host=x\x0bport=1\x0csslmode=disable\r"),
+            kv(&[("host", "x"), ("port", "1"), ("sslmode", "disable")])
+        );
         // A non-ASCII space is part of the value, as in libpq.
         assert_eq!(pairs("host=a\u{a0}port=1"), kv(&[("host", "a\u{a0}port=1")]));
         assert_eq!(pairs("host=a=b"), kv(&[("host", "a=b")]));
@@ -421,11 +437,20 @@ mod tests {
             ("host=db sslfoo=1", "invalid connection option \"sslfoo\""),
             ("=x", "invalid connection option \"\""),
             ("ssl=true", "invalid connection option \"ssl\""),
-            ("postgres://db/x?sslmode", "missing key/value separator \"=\" in URI query parameter: \"sslmode\""),
+            (
+                "postgres://db/x?sslmode",
+                "missing key/value separator \"=\" in URI query parameter: \"sslmode\"",
+            ),
             ("postgres://h/d?a=1&&sslmode=require", "invalid URI query parameter: \"a\""),
-            ("postgres://h/d?sslmode=require&&host=x", "missing key/value separator \"=\" in URI query parameter: \"\""),
+            (
+                "postgres://h/d?sslmode=require&&host=x",
+                "missing key/value separator \"=\" in URI query parameter: \"\"",
+            ),
             ("postgres://h/d?&sslmode=require", "missing key/value separator"),
-            ("postgres://h/d?sslmode=require=x", "extra key/value separator \"=\" in URI query parameter: \"sslmode\""),
+            (
+                "postgres://h/d?sslmode=require=x",
+                "extra key/value separator \"=\" in URI query parameter: \"sslmode\"",
+            ),
             ("postgres://h/d?ssl=false", "invalid URI query parameter: \"ssl\""),
             ("postgres://h/d?=x", "invalid URI query parameter: \"\""),
             ("postgres://a%zz@db/", "invalid percent-encoded token: \"a%zz\""),
@@ -445,7 +470,10 @@ mod tests {
     fn labels_hide_every_secret() {
         assert_eq!(label("host=db password='s3 cret' user=app"), "host=db password=*** user=app");
         assert_eq!(label("postgres://app:s3cret@db/x"), "postgres://app:***@db/x");
-        assert_eq!(label("postgres://db/x?password=s3cret&sslmode=require"), "postgres://db/x?password=***&sslmode=require");
+        assert_eq!(
+            label("postgres://db/x?password=s3cret&sslmode=require"),
+            "postgres://db/x?password=***&sslmode=require"
+        );
         assert_eq!(label("dbname='my db'"), "dbname='my db'");
         assert_eq!(label("mysql://root:s3cret@db:3306/x"), "mysql://root:***@db:3306/x");
         assert_eq!(label("host=db password='s3 cret"), "host=db password=***");

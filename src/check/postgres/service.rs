@@ -12,7 +12,11 @@ pub const DEFAULT_SYSCONFDIR: &str = "/etc/postgresql-common";
 
 /// The `key=value` pairs of service `name`: from `user_file` when it has the section,
 /// otherwise from `system_file`. A file that is not there is skipped, as libpq skips it.
-pub fn lookup(name: &str, user_file: Option<&Path>, system_file: &Path) -> Result<Vec<(String, String)>, String> {
+pub fn lookup(
+    name: &str,
+    user_file: Option<&Path>,
+    system_file: &Path,
+) -> Result<Vec<(String, String)>, String> {
     if let Some(file) = user_file.filter(|file| file.exists())
         && let Some(pairs) = section(name, file)?
     {
@@ -66,7 +70,8 @@ fn section(name: &str, file: &Path) -> Result<Option<Vec<(String, String)>>, Str
 /// The two files libpq reads, from its environment: PGSERVICEFILE or `~/.pg_service.conf`, and
 /// `pg_service.conf` in PGSYSCONFDIR.
 pub fn files(var: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> (Option<PathBuf>, PathBuf) {
-    let user = var("PGSERVICEFILE").map(PathBuf::from).or_else(|| home.map(|home| home.join(".pg_service.conf")));
+    let user =
+        var("PGSERVICEFILE").map(PathBuf::from).or_else(|| home.map(|home| home.join(".pg_service.conf")));
     let system = var("PGSYSCONFDIR").unwrap_or_else(|| DEFAULT_SYSCONFDIR.to_owned());
     (user, Path::new(&system).join("pg_service.conf"))
 }
@@ -84,10 +89,14 @@ mod tests {
     #[test]
     fn the_user_file_first_then_the_system_file() {
         let dir = tempfile::tempdir().unwrap();
-        let user = write(dir.path(), "user.conf", "# mine\n[app]\nhost=user-host\n  port=6000  \n[other]\nhost=x\n");
+        let user =
+            write(dir.path(), "user.conf", "# mine\n[app]\nhost=user-host\n  port=6000  \n[other]\nhost=x\n");
         let system = write(dir.path(), "system.conf", "[app]\nhost=system-host\n[sys]\ndbname=s\nuser=u=v\n");
         let pairs = lookup("app", Some(&user), &system).unwrap();
-        assert_eq!(pairs, [("host".to_owned(), "user-host".to_owned()), ("port".to_owned(), "6000".to_owned())]);
+        assert_eq!(
+            pairs,
+            [("host".to_owned(), "user-host".to_owned()), ("port".to_owned(), "6000".to_owned())]
+        );
         let pairs = lookup("sys", Some(&user), &system).unwrap();
         assert_eq!(pairs[1], ("user".to_owned(), "u=v".to_owned()));
         let pairs = lookup("app", Some(&dir.path().join("missing")), &system).unwrap();
@@ -113,9 +122,12 @@ mod tests {
             let err = lookup("a", Some(&file), &system).unwrap_err();
             assert!(err.contains(expected), "{text:?}: {err}");
         }
-        let err = lookup("a", Some(&write(dir.path(), "s.conf", "[a]\n\n\nservice=b\n")), &system).unwrap_err();
+        let err =
+            lookup("a", Some(&write(dir.path(), "s.conf", "[a]\n\n\nservice=b\n")), &system).unwrap_err();
         assert!(err.ends_with("line 4"), "{err}");
         // Lines outside the section are not read.
-        assert!(lookup("a", Some(&write(dir.path(), "s.conf", "[b]\nnonsense\n[a]\nhost=x\n")), &system).is_ok());
+        assert!(
+            lookup("a", Some(&write(dir.path(), "s.conf", "[b]\nnonsense\n[a]\nhost=x\n")), &system).is_ok()
+        );
     }
 }

@@ -9,11 +9,7 @@ use std::{
     time::Duration,
 };
 
-use super::{
-    parse::KEYWORDS,
-    passfile::PassFile,
-    service,
-};
+use super::{parse::KEYWORDS, passfile::PassFile, service};
 use crate::secret::Secret;
 
 /// libpq's default socket directory (Debian's build); a password file names it `localhost`.
@@ -112,7 +108,11 @@ pub enum Root {
 
 /// Completes `pairs` from the service file, the environment and libpq's defaults.
 /// `password_file` is --password-file's content, used when the settings give no password.
-pub fn settings(pairs: &[(String, String)], env: &Env<'_>, password_file: Option<&Secret>) -> Result<Settings, String> {
+pub fn settings(
+    pairs: &[(String, String)],
+    env: &Env<'_>,
+    password_file: Option<&Secret>,
+) -> Result<Settings, String> {
     let mut given: HashMap<&str, String> = HashMap::new();
     for (key, value) in pairs {
         if let Some((keyword, _)) = KEYWORDS.iter().find(|(k, _)| k == key) {
@@ -166,7 +166,11 @@ pub fn settings(pairs: &[(String, String)], env: &Env<'_>, password_file: Option
             get("sslmode").unwrap_or_default()
         ));
     }
-    let direct_tls = choice("sslnegotiation", get("sslnegotiation").unwrap_or("postgres"), &[("postgres", false), ("direct", true)])?;
+    let direct_tls = choice(
+        "sslnegotiation",
+        get("sslnegotiation").unwrap_or("postgres"),
+        &[("postgres", false), ("direct", true)],
+    )?;
     if direct_tls && sslmode < SslMode::Require {
         return Err(format!(
             "weak sslmode \"{}\" may not be used with sslnegotiation=direct (use \"require\", \"verify-ca\", or \"verify-full\")",
@@ -177,7 +181,11 @@ pub fn settings(pairs: &[(String, String)], env: &Env<'_>, password_file: Option
     let channel_binding = choice(
         "channel_binding",
         get("channel_binding").unwrap_or("prefer"),
-        &[("disable", ChannelBinding::Disable), ("prefer", ChannelBinding::Prefer), ("require", ChannelBinding::Require)],
+        &[
+            ("disable", ChannelBinding::Disable),
+            ("prefer", ChannelBinding::Prefer),
+            ("require", ChannelBinding::Require),
+        ],
     )?;
     let target = choice(
         "target_session_attrs",
@@ -191,20 +199,39 @@ pub fn settings(pairs: &[(String, String)], env: &Env<'_>, password_file: Option
             ("prefer-standby", SessionAttrs::PreferStandby),
         ],
     )?;
-    let load_balance =
-        choice("load_balance_hosts", get("load_balance_hosts").unwrap_or("disable"), &[("disable", false), ("random", true)])?;
-    if choice("gssencmode", get("gssencmode").unwrap_or("prefer"), &[("disable", false), ("prefer", false), ("require", true)])? {
-        return Err("gssencmode=require: probe has no GSSAPI (Kerberos) encryption; use gssencmode=prefer or disable".to_owned());
+    let load_balance = choice(
+        "load_balance_hosts",
+        get("load_balance_hosts").unwrap_or("disable"),
+        &[("disable", false), ("random", true)],
+    )?;
+    if choice(
+        "gssencmode",
+        get("gssencmode").unwrap_or("prefer"),
+        &[("disable", false), ("prefer", false), ("require", true)],
+    )? {
+        return Err(
+            "gssencmode=require: probe has no GSSAPI (Kerberos) encryption; use gssencmode=prefer or disable"
+                .to_owned(),
+        );
     }
-    let cert_mode =
-        choice("sslcertmode", get("sslcertmode").unwrap_or("allow"), &[("disable", 0), ("allow", 1), ("require", 2)])?;
+    let cert_mode = choice(
+        "sslcertmode",
+        get("sslcertmode").unwrap_or("allow"),
+        &[("disable", 0), ("allow", 1), ("require", 2)],
+    )?;
     if cert_mode == 2 {
-        return Err("sslcertmode=require: probe cannot tell whether the server asked for the certificate; use allow".to_owned());
+        return Err(
+            "sslcertmode=require: probe cannot tell whether the server asked for the certificate; use allow"
+                .to_owned(),
+        );
     }
     let replication = get("replication").unwrap_or("false");
     let off = ["0", "false", "off", "no", "f", "n"];
     if !off.iter().any(|word| replication.eq_ignore_ascii_case(word)) {
-        if !["1", "true", "on", "yes", "t", "y", "database"].iter().any(|w| replication.eq_ignore_ascii_case(w)) {
+        if !["1", "true", "on", "yes", "t", "y", "database"]
+            .iter()
+            .any(|w| replication.eq_ignore_ascii_case(w))
+        {
             return Err(format!("invalid replication value: \"{replication}\""));
         }
         return Err("replication: probe checks ordinary sessions only; leave replication unset".to_owned());
@@ -221,7 +248,11 @@ pub fn settings(pairs: &[(String, String)], env: &Env<'_>, password_file: Option
         }
     }
     let tls_version = [("TLSv1", 10), ("TLSv1.1", 11), ("TLSv1.2", 12), ("TLSv1.3", 13)];
-    let min_tls = choice("ssl_min_protocol_version", get("ssl_min_protocol_version").unwrap_or("TLSv1.2"), &tls_version)?;
+    let min_tls = choice(
+        "ssl_min_protocol_version",
+        get("ssl_min_protocol_version").unwrap_or("TLSv1.2"),
+        &tls_version,
+    )?;
     let max_tls = match nonempty("ssl_max_protocol_version") {
         Some(version) => choice("ssl_max_protocol_version", version, &tls_version)?,
         None => 13,
@@ -236,7 +267,9 @@ pub fn settings(pairs: &[(String, String)], env: &Env<'_>, password_file: Option
         return Err("min_protocol_version: probe speaks protocol 3.0 only".to_owned());
     }
     choice("max_protocol_version", get("max_protocol_version").unwrap_or("3.0"), &protocol)?;
-    for key in ["keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"] {
+    for key in
+        ["keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"]
+    {
         if let Some(value) = get(key) {
             integer(key, value)?;
         }
@@ -269,11 +302,15 @@ pub fn settings(pairs: &[(String, String)], env: &Env<'_>, password_file: Option
             _ => None,
         })
     {
-        return Err(format!("hostaddr {addr} has no host name to verify the certificate against (sslmode=verify-full)"));
+        return Err(format!(
+            "hostaddr {addr} has no host name to verify the certificate against (sslmode=verify-full)"
+        ));
     }
     // The password: the settings' (a given empty one is none), --password-file, then the
     // password file for each host.
-    let password = nonempty("password").map(Secret::new).or_else(|| password_file.filter(|p| !p.expose().is_empty()).cloned());
+    let password = nonempty("password")
+        .map(Secret::new)
+        .or_else(|| password_file.filter(|p| !p.expose().is_empty()).cloned());
     let mut passfile_note = None;
     if password.is_none() {
         let path = match nonempty("passfile") {
@@ -344,13 +381,19 @@ fn integer(key: &str, value: &str) -> Result<i64, String> {
         .ok()
         .filter(|_| !number.starts_with(['+', '-']) || trimmed.starts_with('-'))
         .map(i64::from)
-        .ok_or_else(|| format!("invalid integer value \"{}\" for connection option \"{key}\"", value.escape_debug()))
+        .ok_or_else(|| {
+            format!("invalid integer value \"{}\" for connection option \"{key}\"", value.escape_debug())
+        })
 }
 
 /// libpq's host, hostaddr and port lists: hostaddr (when given) or host decides how many hosts
 /// there are; the other must match it; one port serves all, or there is one per host. Empty
 /// items are libpq's defaults. Each host comes with its port as given, for the password file.
-fn hosts(host: Option<&str>, hostaddr: Option<&str>, port: Option<&str>) -> Result<Vec<(Host, String)>, String> {
+fn hosts(
+    host: Option<&str>,
+    hostaddr: Option<&str>,
+    port: Option<&str>,
+) -> Result<Vec<(Host, String)>, String> {
     let list = |text: Option<&str>| -> Option<Vec<String>> {
         text.filter(|t| !t.is_empty()).map(|t| t.split(',').map(str::to_owned).collect())
     };
@@ -380,7 +423,9 @@ fn hosts(host: Option<&str>, hostaddr: Option<&str>, port: Option<&str>) -> Resu
                 },
             };
             let address = if !addr.is_empty() {
-                let ip = addr.parse().map_err(|_| format!("could not parse network address \"{}\"", addr.escape_debug()))?;
+                let ip = addr
+                    .parse()
+                    .map_err(|_| format!("could not parse network address \"{}\"", addr.escape_debug()))?;
                 Address::Tcp { name: name.to_owned(), hostaddr: Some(ip) }
             } else if name.starts_with('/') {
                 Address::Unix(PathBuf::from(name))
@@ -401,7 +446,12 @@ fn hosts(host: Option<&str>, hostaddr: Option<&str>, port: Option<&str>) -> Resu
 /// that is not there means nothing is verified below verify-ca, and is an error from verify-ca
 /// up; a certificate file that is not there means no client certificate; a certificate without
 /// its key is an error; a key others may read is refused, as libpq refuses it.
-fn tls_files(given: &HashMap<&str, String>, home: Option<&Path>, sslmode: SslMode, no_cert: bool) -> Result<TlsFiles, String> {
+fn tls_files(
+    given: &HashMap<&str, String>,
+    home: Option<&Path>,
+    sslmode: SslMode,
+    no_cert: bool,
+) -> Result<TlsFiles, String> {
     let path = |key: &str, default: &str| -> Option<PathBuf> {
         match given.get(key).filter(|v| !v.is_empty()) {
             Some(path) => Some(PathBuf::from(path)),
@@ -413,7 +463,8 @@ fn tls_files(given: &HashMap<&str, String>, home: Option<&Path>, sslmode: SslMod
         _ => match path("sslrootcert", "root.crt") {
             Some(file) if file.exists() => Root::File(file),
             missing if sslmode >= SslMode::VerifyCa => {
-                let shown = missing.map_or_else(|| "~/.postgresql/root.crt".to_owned(), |p| p.display().to_string());
+                let shown =
+                    missing.map_or_else(|| "~/.postgresql/root.crt".to_owned(), |p| p.display().to_string());
                 return Err(format!(
                     "root certificate file \"{shown}\" does not exist; provide the file, use sslrootcert=system, or change sslmode to disable server certificate verification"
                 ));
@@ -500,7 +551,8 @@ mod tests {
         let s = settings_from("host=a user=app", &[("PGPASSFILE", &file), ("PGPASSWORD", "")]).unwrap();
         assert_eq!(passwords(&s), [Some("pw-a")]);
         // `password=` is given (so PGPASSWORD is not read) but empty, so the file is.
-        let s = settings_from("host=a user=app password=", &[("PGPASSFILE", &file), ("PGPASSWORD", "env")]).unwrap();
+        let s = settings_from("host=a user=app password=", &[("PGPASSFILE", &file), ("PGPASSWORD", "env")])
+            .unwrap();
         assert_eq!(passwords(&s), [Some("pw-a")]);
         // A URL's empty password is no password at all: PGPASSWORD is read.
         let s = settings_from("postgres://app:@a", &[("PGPASSFILE", &file), ("PGPASSWORD", "env")]).unwrap();
@@ -517,15 +569,24 @@ mod tests {
     #[test]
     fn precedence_string_then_service_then_environment() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("svc.conf"), "[db]\nhost=from-service\nport=6001\nuser=svc\n").unwrap();
+        std::fs::write(dir.path().join("svc.conf"), "[db]\nhost=from-service\nport=6001\nuser=svc\n")
+            .unwrap();
         let svc = dir.path().join("svc.conf").display().to_string();
-        let env = [("PGSERVICEFILE", svc.as_str()), ("PGHOST", "from-env"), ("PGUSER", "envuser"), ("PGDATABASE", "envdb")];
+        let env = [
+            ("PGSERVICEFILE", svc.as_str()),
+            ("PGHOST", "from-env"),
+            ("PGUSER", "envuser"),
+            ("PGDATABASE", "envdb"),
+        ];
         let s = settings_from("service=db port=7000", &env).unwrap();
         assert_eq!(s.hosts[0].address, Address::Tcp { name: "from-service".into(), hostaddr: None });
         assert_eq!((s.hosts[0].port, s.user.as_str(), s.dbname.as_str()), (7000, "svc", "envdb"));
         let with_pgservice = [env.as_slice(), &[("PGSERVICE", "db")]].concat();
         let s = settings_from("host=given", &with_pgservice).unwrap();
-        assert_eq!((&s.hosts[0].address, s.hosts[0].port), (&Address::Tcp { name: "given".into(), hostaddr: None }, 6001));
+        assert_eq!(
+            (&s.hosts[0].address, s.hosts[0].port),
+            (&Address::Tcp { name: "given".into(), hostaddr: None }, 6001)
+        );
         let err = settings_from("service=nope", &env).unwrap_err();
         assert_eq!(err, "definition of service \"nope\" not found");
         std::fs::write(dir.path().join("pg_service.conf"), "[sys]\ndbname=sysdb\n").unwrap();
@@ -547,7 +608,10 @@ mod tests {
             ]
         );
         let s = settings_from("hostaddr=10.0.0.1,,::1 host=,b,c", &[]).unwrap();
-        assert_eq!(s.hosts[0].address, Address::Tcp { name: String::new(), hostaddr: Some("10.0.0.1".parse().unwrap()) });
+        assert_eq!(
+            s.hosts[0].address,
+            Address::Tcp { name: String::new(), hostaddr: Some("10.0.0.1".parse().unwrap()) }
+        );
         assert_eq!(s.hosts[1].address, Address::Tcp { name: "b".into(), hostaddr: None });
         let s = settings_from("host=db port=' 6000 '", &[("PGPORT", "1")]).unwrap();
         assert_eq!(s.hosts[0].port, 6000);
@@ -557,25 +621,58 @@ mod tests {
 
     #[test]
     fn the_environment_and_defaults_fill_the_gaps() {
-        let s = settings_from("host=db", &[("PGUSER", "envuser"), ("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", "system")]).unwrap();
-        assert_eq!((s.user.as_str(), s.dbname.as_str(), s.sslmode), ("envuser", "envuser", SslMode::VerifyFull));
+        let s = settings_from(
+            "host=db",
+            &[("PGUSER", "envuser"), ("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", "system")],
+        )
+        .unwrap();
+        assert_eq!(
+            (s.user.as_str(), s.dbname.as_str(), s.sslmode),
+            ("envuser", "envuser", SslMode::VerifyFull)
+        );
         assert_eq!(s.tls.root, Root::System);
         let s = settings_from("host=db sslrootcert=system", &[]).unwrap();
         assert_eq!(s.sslmode, SslMode::VerifyFull);
-        let s = settings_from("host=db", &[("PGTZ", "Europe/Paris"), ("PGOPTIONS", "-c work_mem=1MB"), ("PGDATESTYLE", "ISO, DMY")]).unwrap();
-        assert_eq!(s.options.as_deref(), Some("-c work_mem=1MB -c datestyle=ISO,\\ DMY -c timezone=Europe/Paris"));
-        assert_eq!((s.user.as_str(), s.application_name.as_str(), s.sslmode), ("osuser", "probe", SslMode::Prefer));
+        let s = settings_from(
+            "host=db",
+            &[("PGTZ", "Europe/Paris"), ("PGOPTIONS", "-c work_mem=1MB"), ("PGDATESTYLE", "ISO, DMY")],
+        )
+        .unwrap();
+        assert_eq!(
+            s.options.as_deref(),
+            Some("-c work_mem=1MB -c datestyle=ISO,\\ DMY -c timezone=Europe/Paris")
+        );
+        assert_eq!(
+            (s.user.as_str(), s.application_name.as_str(), s.sslmode),
+            ("osuser", "probe", SslMode::Prefer)
+        );
         let s = settings_from("host=db fallback_application_name=app", &[]).unwrap();
         assert_eq!(s.application_name, "app");
         let s = settings_from("host=db fallback_application_name=app", &[("PGAPPNAME", "env")]).unwrap();
         assert_eq!(s.application_name, "env");
-        assert_eq!(settings_from("host=db connect_timeout=1", &[]).unwrap().connect_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(
+            settings_from("host=db connect_timeout=1", &[]).unwrap().connect_timeout,
+            Some(Duration::from_secs(2))
+        );
         assert_eq!(settings_from("host=db", &[("PGCONNECT_TIMEOUT", "0")]).unwrap().connect_timeout, None);
-        assert_eq!(settings_from("host=db", &[("PGCONNECT_TIMEOUT", "5")]).unwrap().connect_timeout, Some(Duration::from_secs(5)));
-        assert_eq!(settings_from("host=db target_session_attrs=standby", &[]).unwrap().target, SessionAttrs::Standby);
-        assert_eq!(settings_from("host=db", &[("PGTARGETSESSIONATTRS", "read-write")]).unwrap().target, SessionAttrs::ReadWrite);
+        assert_eq!(
+            settings_from("host=db", &[("PGCONNECT_TIMEOUT", "5")]).unwrap().connect_timeout,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            settings_from("host=db target_session_attrs=standby", &[]).unwrap().target,
+            SessionAttrs::Standby
+        );
+        assert_eq!(
+            settings_from("host=db", &[("PGTARGETSESSIONATTRS", "read-write")]).unwrap().target,
+            SessionAttrs::ReadWrite
+        );
         assert!(!settings_from("host=db sslsni=0", &[]).unwrap().sni);
-        for text in ["host=db gssencmode=disable", "host=db client_encoding=LATIN1 keepalives=0 replication=false", "host=db sslcompression=1 krbsrvname=x"] {
+        for text in [
+            "host=db gssencmode=disable",
+            "host=db client_encoding=LATIN1 keepalives=0 replication=false",
+            "host=db sslcompression=1 krbsrvname=x",
+        ] {
             settings_from(text, &[]).unwrap();
         }
     }
@@ -596,10 +693,26 @@ mod tests {
             ("host=db channel_binding=maybe", &[], "invalid channel_binding value"),
             ("host=db gssencmode=require", &[], "gssencmode=require: probe has no GSSAPI"),
             ("host=db", &[("PGGSSENCMODE", "require")], "gssencmode=require"),
-            ("host=db connect_timeout=soon", &[], "invalid integer value \"soon\" for connection option \"connect_timeout\""),
-            ("host=db sslrootcert=system sslmode=require", &[], "weak sslmode \"require\" may not be used with sslrootcert=system"),
-            ("host=db sslnegotiation=direct", &[], "weak sslmode \"prefer\" may not be used with sslnegotiation=direct"),
-            ("host=db sslmode=verify-ca sslrootcert=/nonexistent/ca", &[], "root certificate file \"/nonexistent/ca\" does not exist"),
+            (
+                "host=db connect_timeout=soon",
+                &[],
+                "invalid integer value \"soon\" for connection option \"connect_timeout\"",
+            ),
+            (
+                "host=db sslrootcert=system sslmode=require",
+                &[],
+                "weak sslmode \"require\" may not be used with sslrootcert=system",
+            ),
+            (
+                "host=db sslnegotiation=direct",
+                &[],
+                "weak sslmode \"prefer\" may not be used with sslnegotiation=direct",
+            ),
+            (
+                "host=db sslmode=verify-ca sslrootcert=/nonexistent/ca",
+                &[],
+                "root certificate file \"/nonexistent/ca\" does not exist",
+            ),
             ("hostaddr=10.0.0.1 sslmode=verify-full sslrootcert=system", &[], "has no host name to verify"),
             ("host=db require_auth=scram-sha-256", &[], "require_auth: probe cannot"),
             ("host=db replication=database", &[], "replication: probe checks ordinary sessions only"),
@@ -620,8 +733,8 @@ mod tests {
         let home = [("HOME", dir.path().to_str().unwrap())];
         assert_eq!(settings_from("host=db", &home).unwrap().tls, TlsFiles::default());
         std::fs::write(pg.join("root.crt"), "x").unwrap();
-        std::fs::write(pg.join("postgresql.crt"), "x").unwrap();
         assert_eq!(settings_from("host=db", &home).unwrap().tls.root, Root::File(pg.join("root.crt")));
+        std::fs::write(pg.join("postgresql.crt"), "x").unwrap();
         let err = settings_from("host=db", &home).unwrap_err();
         assert!(err.contains("certificate present, but not private key file"), "{err}");
         std::fs::write(pg.join("postgresql.key"), "x").unwrap();
@@ -635,6 +748,9 @@ mod tests {
         assert_eq!(settings_from("host=db sslcertmode=disable", &home).unwrap().tls.identity, None);
         // Neither a socket nor sslmode=disable reads them.
         assert_eq!(settings_from("host=/tmp sslmode=verify-full", &[]).unwrap().tls, TlsFiles::default());
-        assert_eq!(settings_from("host=db sslmode=disable sslrootcert=/nonexistent", &[]).unwrap().tls, TlsFiles::default());
+        assert_eq!(
+            settings_from("host=db sslmode=disable sslrootcert=/nonexistent", &[]).unwrap().tls,
+            TlsFiles::default()
+        );
     }
 }

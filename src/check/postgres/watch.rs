@@ -71,7 +71,13 @@ impl<S> Watched<S> {
         if expect == Expect::Nothing {
             progress.tls_used.store(true, Ordering::Relaxed);
         }
-        Watched { inner, trace: trace.clone(), expect, progress: Arc::clone(progress), frames: Frames::default() }
+        Watched {
+            inner,
+            trace: trace.clone(),
+            expect,
+            progress: Arc::clone(progress),
+            frames: Frames::default(),
+        }
     }
 
     fn see(&mut self, byte: u8) -> Result<(), NotPostgres> {
@@ -124,7 +130,8 @@ impl Frames {
             self.header.push(byte);
             if self.header.len() == 5 {
                 self.kind = self.header[0];
-                let length = u32::from_be_bytes([self.header[1], self.header[2], self.header[3], self.header[4]]);
+                let length =
+                    u32::from_be_bytes([self.header[1], self.header[2], self.header[3], self.header[4]]);
                 self.body_left = (length as usize).saturating_sub(4);
                 self.header.clear();
                 self.body.clear();
@@ -140,7 +147,11 @@ impl Frames {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         if self.expect != Expect::Nothing {

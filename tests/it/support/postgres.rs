@@ -77,7 +77,8 @@ impl Postgres {
             }
         }
         if let Some(name) = options.abstract_socket {
-            settings.push(("unix_socket_directories".to_owned(), format!("{},@{name}", socket_dir.display())));
+            settings
+                .push(("unix_socket_directories".to_owned(), format!("{},@{name}", socket_dir.display())));
         }
         let postgres = launch(bin, dir, data, socket_dir, &settings);
         postgres.sql(&format!("CREATE ROLE {APP_USER} LOGIN PASSWORD '{APP_PASSWORD}'"));
