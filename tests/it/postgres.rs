@@ -277,7 +277,10 @@ fn every_sslmode_over_tls() {
 
     let result = run(["postgres", &target("127.0.0.1", &format!("sslmode=verify-full sslrootcert={ca}"))]);
     result.says(2, ": unreachable: TLS: certificate is not valid for this host name (");
+    // As libpq: verify-full needs a root certificate file (or sslrootcert=system).
     let result = run(["postgres", &target("localhost", "sslmode=verify-full")]);
+    result.says(3, "root certificate file \"~/.postgresql/root.crt\" does not exist");
+    let result = run(["postgres", &target("localhost", "sslmode=verify-full sslrootcert=system")]);
     result.says(2, ": unreachable: TLS: certificate not trusted (unknown issuer) (");
     let from_env = probe()
         .env("PGSSLMODE", "verify-full")
@@ -287,6 +290,9 @@ fn every_sslmode_over_tls() {
     from_env.code(0);
 
     let client = pki.issue("certuser", &["certuser"]);
+    // As libpq, probe refuses a private key others may read.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&client.key, fs::Permissions::from_mode(0o600)).unwrap();
     let cert_login = format!(
         "host=localhost port={port} user=certuser dbname=postgres sslmode=verify-full sslrootcert={ca} sslcert={} sslkey={}",
         client.cert.display(),
@@ -388,12 +394,10 @@ fn the_password_file_is_read_for_each_host_of_a_list() {
     let first = Postgres::start();
     // The second host is read-only, so that target_session_attrs=read-only moves past the first
     // after logging in to it: both logins are real.
-    let second = Postgres::with(Options {
-        settings: &[("default_transaction_read_only", "on")],
-        ..Options::default()
-    });
+    let second = Postgres::start();
     first.sql("ALTER ROLE app PASSWORD 'first-Secret-1'");
     second.sql("ALTER ROLE app PASSWORD 'second-Secret-2'");
+    second.sql("ALTER DATABASE app SET default_transaction_read_only = on");
     let passfile = first.dir.path().join("pgpass");
     fs::write(
         &passfile,
@@ -410,26 +414,32 @@ fn the_password_file_is_read_for_each_host_of_a_list() {
         first.port(),
         second.port()
     );
-    let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    let result = probe().args(["-t", "10s"]).env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
     result.says(0, ": ok: logged in as app to app (");
     result.hides("Secret");
     // Reversed, the first host answers and is taken; with a wrong line for it, its login fails
     // and libpq does not go on to the next host.
     let target = format!("host=127.0.0.1,127.0.0.1 port={},{} user=app", second.port(), first.port());
-    probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
+    probe().args(["-t", "10s"]).env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
     fs::write(&passfile, format!("127.0.0.1:{}:*:app:first-Secret-1\n", first.port())).unwrap();
-    let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    let result = probe().args(["-t", "10s"]).env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
     result.says(1, ": unhealthy: the server asks for a password and none was given");
     // hostaddr without host: the file is matched against the address; the port as text.
     let target = format!("hostaddr=127.0.0.1 port={} user=app", first.port());
-    probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
+    probe().args(["-t", "10s"]).env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
     let target = format!("hostaddr=127.0.0.1 port=0{} user=app", first.port());
-    probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(1);
+    probe().args(["-t", "10s"]).env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(1);
     // An empty password is never sent: the file is read instead.
     let target = format!("postgres://app:@127.0.0.1:{}/app", first.port());
-    probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
+    probe().args(["-t", "10s"]).env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
     let target = format!("host=127.0.0.1 port={} user=app password=", first.port());
-    probe().env("PGPASSFILE", &passfile).env("PGPASSWORD", "").args(["postgres", &target]).run().code(0);
+    probe()
+        .args(["-t", "10s"])
+        .env("PGPASSFILE", &passfile)
+        .env("PGPASSWORD", "")
+        .args(["postgres", &target])
+        .run()
+        .code(0);
 }
 
 #[test]
@@ -440,7 +450,7 @@ fn a_password_file_others_can_read_is_named_when_the_login_lacks_a_password() {
     fs::write(&passfile, format!("*:*:*:*:{APP_PASSWORD}\n")).unwrap();
     fs::set_permissions(&passfile, fs::Permissions::from_mode(0o644)).unwrap();
     let target = format!("host=127.0.0.1 port={} user=app", pg.port());
-    let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    let result = probe().args(["-t", "10s"]).env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
     let line = result.says(1, ": unhealthy: the server asks for a password and none was given");
     assert!(
         line.contains(&format!(
@@ -473,17 +483,17 @@ fn target_session_attrs_over_a_primary_and_a_real_standby() {
         (&primary, &standby, "prefer-standby", "replica"),
         (&standby, &primary, "prefer-standby", "replica"),
     ] {
-        let result = run(["postgres", "--expect-role", role, &list(first, second, attrs)]);
+        let result = run(["-t", "10s", "postgres", "--expect-role", role, &list(first, second, attrs)]);
         result.says(0, &format!(", {role} ("));
         result.hides(APP_PASSWORD);
     }
     let only_primary = format!("{}?target_session_attrs=prefer-standby", primary.app_url());
-    run(["postgres", "--expect-role", "primary", &only_primary]).says(0, ", primary (");
+    run(["-t", "10s", "postgres", "--expect-role", "primary", &only_primary]).says(0, ", primary (");
     let only_primary = format!("{}?target_session_attrs=standby", primary.app_url());
-    run(["postgres", &only_primary])
+    run(["-t", "10s", "postgres", &only_primary])
         .says(1, ": unhealthy: server is not in hot standby mode (target_session_attrs=standby)");
     let both_standby = list(&standby, &standby, "read-write");
-    let result = run(["postgres", &both_standby]);
+    let result = run(["-t", "10s", "postgres", &both_standby]);
     result.says(
         1,
         &format!(
@@ -492,6 +502,7 @@ fn target_session_attrs_over_a_primary_and_a_real_standby() {
         ),
     );
     let from_env = probe()
+        .args(["-t", "10s"])
         .env("PGTARGETSESSIONATTRS", "read-write")
         .args([
             "postgres",
@@ -508,7 +519,7 @@ fn target_session_attrs_over_a_primary_and_a_real_standby() {
         refusing.addr.port(),
         primary.port()
     );
-    run(["postgres", &down_first]).says(0, ": ok: logged in as app to app (");
+    run(["-t", "10s", "postgres", &down_first]).says(0, ": ok: logged in as app to app (");
 }
 
 #[test]
@@ -524,7 +535,9 @@ fn a_service_file_fills_what_the_string_leaves_out() {
     )
     .unwrap();
     let file = dir.join("services.conf");
-    let service = |args: &[&str]| probe().env("PGSERVICEFILE", &file).args(["postgres"]).args(args).run();
+    let service = |args: &[&str]| {
+        probe().args(["-t", "10s"]).env("PGSERVICEFILE", &file).args(["postgres"]).args(args).run()
+    };
     let result = service(&["service=orders"]);
     result.says(0, ": ok: logged in as app to orders (");
     result.hides(APP_PASSWORD);
@@ -568,36 +581,44 @@ fn sslmode_allow_tries_plain_then_tls_and_prefer_falls_back_to_plain() {
     pg.sql("CREATE ROLE plainonly LOGIN PASSWORD 'plain-pw'");
     let port = pg.port();
     let app = format!("host=127.0.0.1 port={port} user=app password={APP_PASSWORD} sslmode=allow");
-    let result = run(["postgres", "-v", &app]);
+    let result = run(["-t", "10s", "postgres", "-v", &app]);
     result.says(0, ": ok: logged in as app to app (");
     result.hides(APP_PASSWORD);
     let plain = format!("host=127.0.0.1 port={port} user=plainonly password=plain-pw dbname=postgres");
     for mode in ["allow", "prefer"] {
-        run(["postgres", &format!("{plain} sslmode={mode}")])
+        run(["-t", "10s", "postgres", &format!("{plain} sslmode={mode}")])
             .says(0, ": ok: logged in as plainonly to postgres (");
     }
-    run(["postgres", &format!("{plain} sslmode=require")])
+    run(["-t", "10s", "postgres", &format!("{plain} sslmode=require")])
         .says(1, ": unhealthy: 28000 pg_hba.conf rejects connection");
-    let result =
-        run(["postgres", &format!("host=127.0.0.1 port={port} user=app password=x sslmode=disable")]);
+    let result = run([
+        "-t",
+        "10s",
+        "postgres",
+        &format!("host=127.0.0.1 port={port} user=app password=x sslmode=disable"),
+    ]);
     result.says(1, ": unhealthy: 28000 pg_hba.conf rejects connection");
     // sslrootcert=system: verify-full against the bundled roots, which do not know this CA.
-    let result =
-        run(["postgres", &format!("host=localhost port={port} user=app password=x sslrootcert=system")]);
+    let result = run([
+        "-t",
+        "10s",
+        "postgres",
+        &format!("host=localhost port={port} user=app password=x sslrootcert=system"),
+    ]);
     result.says(2, ": unreachable: TLS: certificate not trusted (unknown issuer) (");
     // channel_binding=require: SCRAM bound to the TLS session.
     let bound =
         format!("host=localhost port={port} user=app password={APP_PASSWORD} channel_binding=require");
-    run(["postgres", &bound]).says(0, ": ok: logged in as app to app (");
+    run(["-t", "10s", "postgres", &bound]).says(0, ": ok: logged in as app to app (");
 }
 
 #[test]
 fn sslmode_require_on_a_server_without_tls_says_so() {
     let pg = Postgres::start();
     let target = format!("{}?sslmode=require", pg.app_url());
-    let result = run(["postgres", &target]);
+    let result = run(["-t", "10s", "postgres", &target]);
     result.says(2, ": unreachable: the server does not support TLS, but sslmode=require requires it (");
-    let result = run(["postgres", &format!("{}?sslmode=allow", pg.app_url())]);
+    let result = run(["-t", "10s", "postgres", &format!("{}?sslmode=allow", pg.app_url())]);
     result.says(0, ": ok: logged in as app to app (");
 }
 
@@ -607,21 +628,22 @@ fn hosts_hostaddrs_and_abstract_sockets() {
     let pg = Postgres::with(Options { abstract_socket: Some(&name), ..Options::default() });
     let port = pg.port();
     let abstract_target = format!("host=@{name} port={port} user=postgres");
-    run(["postgres", "-v", &abstract_target]).says(0, ": ok: logged in as postgres to postgres (");
+    run(["-t", "10s", "postgres", "-v", &abstract_target])
+        .says(0, ": ok: logged in as postgres to postgres (");
     let refusing = sockets::refusing();
     // A hostaddr list without host, an empty item in a host list, and a percent-encoded port.
     let addrs = format!(
         "hostaddr=127.0.0.1,127.0.0.1 port={},{port} user=app password={APP_PASSWORD}",
         refusing.addr.port()
     );
-    run(["postgres", &addrs]).says(0, ": ok: logged in as app to app (");
+    run(["-t", "10s", "postgres", &addrs]).says(0, ": ok: logged in as app to app (");
     // The empty item is libpq's default host; probe's default falls back to localhost.
     let empty_item =
         format!("host=127.0.0.1, port={},{port} user=app password={APP_PASSWORD}", refusing.addr.port());
-    run(["postgres", &empty_item]).says(0, ": ok: logged in as app to app (");
+    run(["-t", "10s", "postgres", &empty_item]).says(0, ": ok: logged in as app to app (");
     let digits = port.to_string();
     let encoded = format!("postgres://app:{APP_PASSWORD}@127.0.0.1:%3{}{}/app", &digits[..1], &digits[1..]);
-    run(["postgres", &encoded]).says(0, ": ok: logged in as app to app (");
+    run(["-t", "10s", "postgres", &encoded]).says(0, ": ok: logged in as app to app (");
 }
 
 #[test]
@@ -647,14 +669,15 @@ fn options_and_the_variables_libpq_sends_reach_the_session() {
         .run();
     result.says(0, ", query returned 1 row (");
     let url = format!("{}?options=-c%20work_mem%3D5MB&fallback_application_name=fallback", pg.app_url());
-    run(["postgres", "--query", &check("work_mem", "5MB"), &url]).says(0, "query returned 1 row");
-    run(["postgres", "--query", &check("application_name", "fallback"), &url])
+    run(["-t", "10s", "postgres", "--query", &check("work_mem", "5MB"), &url])
         .says(0, "query returned 1 row");
-    run(["postgres", "--query", &check("application_name", "probe"), &pg.app_url()])
+    run(["-t", "10s", "postgres", "--query", &check("application_name", "fallback"), &url])
+        .says(0, "query returned 1 row");
+    run(["-t", "10s", "postgres", "--query", &check("application_name", "probe"), &pg.app_url()])
         .says(0, "query returned 1 row");
     let target =
         format!("{} gssencmode=disable client_encoding=UTF8 keepalives=1 sslcompression=0", conninfo_of(&pg));
-    run(["postgres", &target]).says(0, ": ok: logged in as app to app (");
+    run(["-t", "10s", "postgres", &target]).says(0, ": ok: logged in as app to app (");
 }
 
 fn conninfo_of(pg: &Postgres) -> String {
