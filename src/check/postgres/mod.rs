@@ -102,7 +102,13 @@ fn describe_settings(settings: &Settings) -> String {
             }
             Address::Unix(dir) => format!("{}:{}", dir.display().to_string().replace('/', "%2F"), host.port),
             Address::Abstract(name) => format!("%40{name}:{}", host.port),
-            Address::Default => format!(":{}", host.port),
+            Address::Default => {
+                let dir = std::path::Path::new(settings::DEFAULT_SOCKET_DIR);
+                match dir.join(format!(".s.PGSQL.{}", host.port)).exists() {
+                    true => format!("{}:{}", settings::DEFAULT_SOCKET_DIR.replace('/', "%2F"), host.port),
+                    false => format!("localhost:{}", host.port),
+                }
+            }
         })
         .collect();
     format!("postgres://{}@{}/{}", settings.user, hosts.join(","), settings.dbname)
