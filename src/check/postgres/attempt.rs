@@ -385,7 +385,7 @@ impl Postgres {
             // Leave time to cancel the query on the server before the deadline: a probe that
             // gives up must not leave its query running.
             let left = deadline.remaining();
-            let budget = left.saturating_sub((left / 5).min(Duration::from_millis(100)));
+            let budget = left.saturating_sub((left / 4).min(Duration::from_millis(200)));
             match tokio::time::timeout(budget, client.simple_query(sql)).await {
                 Ok(Ok(messages)) => {
                     let rows = messages.iter().filter(|m| matches!(m, SimpleQueryMessage::Row(_))).count();
