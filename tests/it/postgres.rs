@@ -601,6 +601,18 @@ fn sslmode_allow_tries_plain_then_tls_and_prefer_falls_back_to_plain() {
     let result =
         run(["postgres", &format!("host=localhost port={port} user=app password=x sslrootcert=system")]);
     result.says(2, ": unreachable: TLS: certificate not trusted (unknown issuer) (");
+    // A root certificate at libpq's default path, ~/.postgresql/root.crt, is used below
+    // verify-ca too: from another CA, require fails the handshake and prefer falls back to plain.
+    let home = pg.dir.path().join("home");
+    fs::create_dir_all(home.join(".postgresql")).unwrap();
+    fs::copy(&Pki::new().ca, home.join(".postgresql/root.crt")).unwrap();
+    let result = probe().env("HOME", &home).args(["postgres", &format!("{plain} sslmode=prefer")]).run();
+    result.says(0, ": ok: logged in as plainonly to postgres (");
+    let app_require = format!("host=localhost port={port} user=app password={APP_PASSWORD} sslmode=require");
+    let result = probe().env("HOME", &home).args(["postgres", &app_require]).run();
+    // Both test CAs have the same name, so rustls sees a bad signature rather than an unknown issuer.
+    result.says(2, ": unreachable: TLS: certificate has a bad signature (");
+    run(["postgres", &app_require]).says(0, ": ok: logged in as app to app (");
     // channel_binding=require: SCRAM bound to the TLS session.
     let bound =
         format!("host=localhost port={port} user=app password={APP_PASSWORD} channel_binding=require");
