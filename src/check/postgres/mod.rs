@@ -132,6 +132,9 @@ fn tls_config(settings: &Settings) -> anyhow::Result<Option<Arc<rustls::ClientCo
     };
     let identity = settings.tls.identity.as_ref().map(|(cert, key)| (cert.as_path(), key.as_path()));
     let mut config = tls::client_config(roots, identity, verify)?;
+    if let Some((_, key)) = &settings.tls.identity {
+        settings::check_key_mode(key).map_err(anyhow::Error::msg)?;
+    }
     config.enable_sni = settings.sni;
     if settings.direct_tls {
         config.alpn_protocols = vec![b"postgresql".to_vec()];

@@ -479,7 +479,6 @@ fn tls_files(
                     .map_or_else(|| "~/.postgresql/postgresql.key".to_owned(), |p| p.display().to_string());
                 return Err(format!("certificate present, but not private key file \"{shown}\""));
             };
-            check_key_mode(&key)?;
             Some((cert, key))
         }
         _ => None,
@@ -487,8 +486,9 @@ fn tls_files(
     Ok(TlsFiles { root, identity })
 }
 
-/// libpq's rule for a private key: 0600 or less, or 0640 or less when root owns it.
-fn check_key_mode(key: &Path) -> Result<(), String> {
+/// libpq's rule for a private key: 0600 or less, or 0640 or less when root owns it. Checked
+/// after the certificate and key are known to make a pair, so a mismatch is named first.
+pub fn check_key_mode(key: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let Ok(metadata) = std::fs::metadata(key) else { return Ok(()) };
     let mode = metadata.mode();
@@ -740,9 +740,10 @@ mod tests {
         std::fs::write(pg.join("postgresql.key"), "x").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(pg.join("postgresql.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = settings_from("host=db", &home).unwrap_err();
+        let err = check_key_mode(&pg.join("postgresql.key")).unwrap_err();
         assert!(err.contains("has group or world access"), "{err}");
         std::fs::set_permissions(pg.join("postgresql.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        check_key_mode(&pg.join("postgresql.key")).unwrap();
         let tls = settings_from("host=db", &home).unwrap().tls;
         assert_eq!(tls.identity, Some((pg.join("postgresql.crt"), pg.join("postgresql.key"))));
         assert_eq!(settings_from("host=db sslcertmode=disable", &home).unwrap().tls.identity, None);
