@@ -289,7 +289,7 @@ mod tests {
         assert_eq!(url.address, tcp("cache", 6380));
         assert_eq!((url.username.as_deref(), password(&url), url.db), (Some("monitor"), Some("p@ss"), 3));
         let url = parse("redis://:pw@cache");
-        assert_eq!((url.username, password(&url)), (None, Some("pw")));
+        assert_eq!((url.username.as_deref(), password(&url)), (None, Some("pw")));
         let url = parse("REDIS://[::1]:7000/");
         assert_eq!((url.address, url.db), (tcp("::1", 7000), 0));
         let url = parse("rediss://cache");
@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn a_lone_word_is_the_password_unless_the_query_has_one() {
         let url = parse("redis://s3cret@cache");
-        assert_eq!((url.username, password(&url)), (None, Some("s3cret")));
+        assert_eq!((url.username.as_deref(), password(&url)), (None, Some("s3cret")));
         let url = parse("redis://monitor@cache?password=pw");
         assert_eq!((url.username.as_deref(), password(&url)), (Some("monitor"), Some("pw")));
     }
@@ -318,14 +318,15 @@ mod tests {
         // The URL's own user:password come first, as in redis-py.
         let url = parse("redis://x:y@cache?password=z&username=w");
         assert_eq!((url.username.as_deref(), password(&url)), (Some("x"), Some("y")));
+        // An empty value counts for nothing, as in parse_qs.
         let url = parse("redis://cache?password=&password=late&db=3&db=4");
-        assert_eq!((password(&url), url.db), (None, 3));
+        assert_eq!((password(&url), url.db), (Some("late"), 3));
         let url = parse("unix:///run/redis.sock?db=2&password=pw");
-        assert_eq!((url.address, url.db, password(&url)), (Address::Unix("/run/redis.sock".into()), 2, Some("pw")));
+        assert_eq!((&url.address, url.db, password(&url)), (&Address::Unix("/run/redis.sock".into()), 2, Some("pw")));
         let url = parse("redis+unix:///run/redis.sock?pass=pw&user=u");
         assert_eq!((url.username.as_deref(), password(&url)), (Some("u"), Some("pw")));
         let url = parse("unix://:pw@/run/redis.sock");
-        assert_eq!((url.address, password(&url)), (Address::Unix("/run/redis.sock".into()), Some("pw")));
+        assert_eq!((&url.address, password(&url)), (&Address::Unix("/run/redis.sock".into()), Some("pw")));
         let url = parse("rediss://cache?ssl_cert_reqs=none");
         assert!(matches!(url.address, Address::Tcp { tls: Some(Verify::Nothing), .. }));
         assert_eq!(parse("rediss://cache/#insecure").address, parse("rediss://cache").address);
@@ -345,7 +346,6 @@ mod tests {
             ("redis://cache/abc?db=1", "the database after the host is not a number"),
             ("redis://cache?db=x", "?db= is not a number"),
             ("redis://:%FF@cache", "the password is not UTF-8"),
-            ("redis://cache?hunter2", "unknown query parameter ?hunter2="),
             ("redis://cache?passwrd=hunter2", "unknown query parameter ?passwrd="),
             ("redis://cache?my_token=hunter2", "unknown query parameter ?…="),
             ("unix://redis.sock", "names no host"),
