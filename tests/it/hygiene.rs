@@ -205,7 +205,18 @@ fn no_password_in_any_url_form() {
         audit(&[s("http"), url], &[]);
     }
     let pg = Postgres::start();
-    audit(&[s("postgres"), format!("postgresql://{APP_USER}@127.0.0.1:{}/{APP_USER}?password={SECRET}", pg.port())], &[]);
-    audit(&[s("postgres"), format!("postgresql://{APP_USER}:{SECRET}@127.0.0.1:{}/{APP_USER}?sslmode=bogus", pg.port())], &[]);
+    audit(
+        &[
+            s("postgres"),
+            format!("postgresql://{APP_USER}@127.0.0.1:{}/{APP_USER}?password={SECRET}", pg.port()),
+        ],
+        &[],
+    );
+    audit(
+        &[
+            s("postgres"),
+            format!("postgresql://{APP_USER}:{SECRET}@127.0.0.1:{}/{APP_USER}?sslmode=bogus", pg.port()),
+        ],
+        &[],
+    );
 }
-

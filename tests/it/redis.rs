@@ -269,7 +269,10 @@ fn malformed_urls_are_usage_errors_without_the_password() {
         ("redis://:%FFhunter2@cache", "the password is not UTF-8 once decoded"),
         ("redis://cache?password=hunter2&db=x", "'redis://…': ?db= is not a number"),
         ("redis://cache?pasword=hunter2", "unknown query parameter ?pasword="),
-        ("unix://:hunter2@cache/run/redis.sock", "'unix://***@cache/run/redis.sock': a unix URL names no host"),
+        (
+            "unix://:hunter2@cache/run/redis.sock",
+            "'unix://***@cache/run/redis.sock': a unix URL names no host",
+        ),
     ] {
         let result = run(["redis", url]);
         let line = result.code(3).stderr_line();
@@ -373,12 +376,9 @@ fn redis_py(urls: &[String]) -> Vec<String> {
                 print('PONG' if r.ping() else 'no')\n    \
             except Exception as e:\n        \
                 print(type(e).__name__)\n";
-    let output = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(urls)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {python}: {err}; run scripts/test, which installs redis-py there"));
+    let output = Command::new(python).arg("-c").arg(script).args(urls).output().unwrap_or_else(|err| {
+        panic!("cannot run {python}: {err}; run scripts/test, which installs redis-py there")
+    });
     assert!(output.status.success(), "redis-py: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
 }

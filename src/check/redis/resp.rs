@@ -36,7 +36,9 @@ impl Reply {
             Reply::Integer(n) => n.to_string(),
             Reply::Bulk(Some(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
             Reply::Bulk(None) | Reply::Array(None) => "nil".to_owned(),
-            Reply::Array(Some(items)) => format!("[{}]", items.iter().map(Reply::text).collect::<Vec<_>>().join(", ")),
+            Reply::Array(Some(items)) => {
+                format!("[{}]", items.iter().map(Reply::text).collect::<Vec<_>>().join(", "))
+            }
         }
     }
 }
@@ -67,8 +69,12 @@ impl Stream {
         let timeout = Some(timeout.max(Duration::from_millis(1)));
         match self {
             Stream::Tcp(tcp) => tcp.set_read_timeout(timeout).and_then(|()| tcp.set_write_timeout(timeout)),
-            Stream::Tls(tls) => tls.sock.set_read_timeout(timeout).and_then(|()| tls.sock.set_write_timeout(timeout)),
-            Stream::Unix(unix) => unix.set_read_timeout(timeout).and_then(|()| unix.set_write_timeout(timeout)),
+            Stream::Tls(tls) => {
+                tls.sock.set_read_timeout(timeout).and_then(|()| tls.sock.set_write_timeout(timeout))
+            }
+            Stream::Unix(unix) => {
+                unix.set_read_timeout(timeout).and_then(|()| unix.set_write_timeout(timeout))
+            }
         }
     }
 }
@@ -213,7 +219,10 @@ mod tests {
     #[test]
     fn replies_of_every_kind() {
         assert_eq!(read(b"+PONG\r\n").unwrap(), Reply::Status("PONG".into()));
-        assert_eq!(read(b"-LOADING Redis is loading\r\n").unwrap(), Reply::Error("LOADING Redis is loading".into()));
+        assert_eq!(
+            read(b"-LOADING Redis is loading\r\n").unwrap(),
+            Reply::Error("LOADING Redis is loading".into())
+        );
         assert_eq!(read(b":-3\r\n").unwrap(), Reply::Integer(-3));
         assert_eq!(read(b"$-1\r\n").unwrap(), Reply::Bulk(None));
         let role = b"*3\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n";

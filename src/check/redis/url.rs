@@ -99,7 +99,9 @@ impl RedisUrl {
         let (mut username, mut password) = match userinfo.map(|info| info.split_once(':')) {
             None => (None, None),
             Some(Some((user, password))) => (non_empty(user, "user name")?, non_empty(password, "password")?),
-            Some(None) if query.password.is_some() => (non_empty(userinfo.unwrap_or_default(), "user name")?, None),
+            Some(None) if query.password.is_some() => {
+                (non_empty(userinfo.unwrap_or_default(), "user name")?, None)
+            }
             Some(None) => (None, non_empty(userinfo.unwrap_or_default(), "password")?),
         };
         username = username.or(query.username);
@@ -113,7 +115,9 @@ impl RedisUrl {
             }
             let path = percent_decode(path).map_err(|_| "the socket path is not UTF-8 once decoded")?;
             if path.is_empty() || path == "/" {
-                return Err("the socket's path is missing; write it as unix:///run/redis/redis.sock".to_owned());
+                return Err(
+                    "the socket's path is missing; write it as unix:///run/redis/redis.sock".to_owned()
+                );
             }
             Address::Unix(PathBuf::from(path))
         } else {
@@ -131,7 +135,8 @@ impl RedisUrl {
         };
         // The path must still be a database when ?db= overrides it: a typo stays visible.
         if !unix && query.db.is_some() && !matches!(path.trim_start_matches('/'), "") {
-            parse_db(path.trim_start_matches('/')).ok_or("the database after the host is not a number, as in /0")?;
+            parse_db(path.trim_start_matches('/'))
+                .ok_or("the database after the host is not a number, as in /0")?;
         }
         Ok(RedisUrl { address, username, password: password.map(Secret::new), db })
     }
@@ -162,7 +167,8 @@ fn host_port(text: &str) -> Result<HostPort, String> {
     let (host, port) = match text.strip_prefix('[') {
         Some(inner) => {
             let (host, after) = inner.split_once(']').ok_or("an IPv6 address needs its closing ']'")?;
-            host.parse::<std::net::Ipv6Addr>().map_err(|_| "the address in brackets is not an IPv6 address")?;
+            host.parse::<std::net::Ipv6Addr>()
+                .map_err(|_| "the address in brackets is not an IPv6 address")?;
             match after {
                 "" => (host.to_owned(), None),
                 _ => (host.to_owned(), Some(after.strip_prefix(':').ok_or("a ':' must follow the ']'")?)),
@@ -229,8 +235,8 @@ impl Query {
                 continue;
             }
             seen.push(name.clone());
-            let value =
-                decode(value).map_err(|_| format!("the value of ?{} is not UTF-8 once decoded", shown(&name)))?;
+            let value = decode(value)
+                .map_err(|_| format!("the value of ?{} is not UTF-8 once decoded", shown(&name)))?;
             match name.as_str() {
                 "db" => out.db = Some(parse_db(&value).ok_or("?db= is not a number")?),
                 "username" | "user" => out.username = Some(value),
@@ -241,9 +247,7 @@ impl Query {
                     _ => return Err("?ssl_cert_reqs= is none of none, optional, required".to_owned()),
                 },
                 "ssl_ca_certs" | "ssl_certfile" | "ssl_keyfile" if tls => {
-                    return Err(format!(
-                        "?{name}= is not read from the URL; use --cacert, --cert and --key"
-                    ));
+                    return Err(format!("?{name}= is not read from the URL; use --cacert, --cert and --key"));
                 }
                 name if IGNORED.contains(&name) => {}
                 name => {
@@ -261,7 +265,8 @@ impl Query {
 
 /// A parameter's name as it may be printed: a plain word of modest length, else nothing of it.
 fn shown(name: &str) -> &str {
-    let plain = name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let plain =
+        name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if plain && !crate::secret::is_secret_key(name) { name } else { "…" }
 }
 
@@ -293,7 +298,10 @@ mod tests {
         let url = parse("REDIS://[::1]:7000/");
         assert_eq!((url.address, url.db), (tcp("::1", 7000), 0));
         let url = parse("rediss://cache");
-        assert_eq!(url.address, Address::Tcp { host: HostPort { host: "cache".into(), port: 6379 }, tls: Some(Verify::Full) });
+        assert_eq!(
+            url.address,
+            Address::Tcp { host: HostPort { host: "cache".into(), port: 6379 }, tls: Some(Verify::Full) }
+        );
     }
 
     #[test]
@@ -322,7 +330,10 @@ mod tests {
         let url = parse("redis://cache?password=&password=late&db=3&db=4");
         assert_eq!((password(&url), url.db), (Some("late"), 3));
         let url = parse("unix:///run/redis.sock?db=2&password=pw");
-        assert_eq!((&url.address, url.db, password(&url)), (&Address::Unix("/run/redis.sock".into()), 2, Some("pw")));
+        assert_eq!(
+            (&url.address, url.db, password(&url)),
+            (&Address::Unix("/run/redis.sock".into()), 2, Some("pw"))
+        );
         let url = parse("redis+unix:///run/redis.sock?pass=pw&user=u");
         assert_eq!((url.username.as_deref(), password(&url)), (Some("u"), Some("pw")));
         let url = parse("unix://:pw@/run/redis.sock");

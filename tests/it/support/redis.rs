@@ -74,7 +74,8 @@ impl Redis {
         let socket = path(&dir.path().join("redis.sock"));
         let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
         Self::launch_in(dir, "Ready to accept connections", move |port| {
-            let mut all = vec!["--port".to_owned(), port.to_string(), "--unixsocket".to_owned(), socket.clone()];
+            let mut all =
+                vec!["--port".to_owned(), port.to_string(), "--unixsocket".to_owned(), socket.clone()];
             all.extend(args.iter().cloned());
             all
         })
