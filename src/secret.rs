@@ -94,6 +94,9 @@ fn userinfo_is_a_password(scheme: &str) -> bool {
 /// Text without `://` keeps only what follows its last `@`, and has its parameters redacted.
 pub fn redact_url(text: &str) -> String {
     let Some((scheme, rest)) = split_scheme(text) else {
+        if is_opaque(text) {
+            return redact_params(text);
+        }
         return match text.rfind('@') {
             Some(at) => format!("{MASK}@{}", redact_params(&text[at + 1..])),
             None => redact_params(text),
@@ -154,6 +157,13 @@ pub fn redact_unparsed(text: &str) -> String {
         return format!("{prefix}{MASK}@{}", &rest[at + 1..]);
     }
     format!("{prefix}…")
+}
+
+/// True for URIs without `//` whose schemes hold no credentials before an `@` (`mailto:` names
+/// a mailbox, `unix:` a path): `user:password@host`, a URL missing its scheme, is not one.
+fn is_opaque(text: &str) -> bool {
+    let scheme = text.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("mailto" | "tel" | "sms" | "urn" | "data" | "about" | "news" | "unix"))
 }
 
 /// `scheme` and what follows `scheme://`, when `text` starts that way.
@@ -233,6 +243,8 @@ mod tests {
             ("http://host/users/@me", "http://host/users/@me"),
             ("not a url", "not a url"),
             ("user:pw@host:1", "***@host:1"),
+            ("mailto:ops@example.com", "mailto:ops@example.com"),
+            ("unix:/run/app.sock", "unix:/run/app.sock"),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
         }
