@@ -52,10 +52,9 @@ pub struct Tls {
     insecure: bool,
 }
 
-/// Certificates as parsed, and as the PEM text some libraries take instead.
+/// Certificates as parsed.
 struct Certificates {
     der: Vec<CertificateDer<'static>>,
-    pem: Vec<u8>,
 }
 
 /// A client certificate chain and its key (PEM; checked to hold a key, never printed).
@@ -118,17 +117,42 @@ impl Tls {
         }
     }
 
-    /// The same settings for the redis crate, which takes PEM text. Without --cacert it
-    /// trusts the bundled roots (its `tls-rustls-webpki-roots` feature).
+    /// The same settings as a rustls configuration, for the checks that drive rustls
+    /// themselves. With `insecure` (or --insecure) the certificate is not verified, but the
+    /// handshake's signatures still are.
     #[cfg(feature = "redis")]
-    pub fn for_redis(&self) -> redis::TlsCertificates {
-        redis::TlsCertificates {
-            client_tls: self.identity.as_ref().map(|identity| redis::ClientTlsConfig {
-                client_cert: identity.chain.pem.clone(),
-                client_key: identity.key_pem.clone(),
-            }),
-            root_cert: self.roots.as_ref().map(|roots| roots.pem.clone()),
-        }
+    pub fn rustls_config(&self, insecure: bool) -> anyhow::Result<Arc<ClientConfig>> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .context("TLS versions")?;
+        let builder = if insecure || self.insecure {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(Lenient { webpki: None, provider }))
+        } else {
+            let mut store = RootCertStore::empty();
+            match &self.roots {
+                Some(roots) => {
+                    for cert in &roots.der {
+                        store
+                            .add(cert.clone())
+                            .map_err(|_| anyhow::anyhow!("--cacert: a certificate in it is not usable"))?;
+                    }
+                }
+                None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            builder.with_root_certificates(store)
+        };
+        let config = match &self.identity {
+            None => builder.with_no_client_auth(),
+            Some(identity) => {
+                let key = PrivateKeyDer::from_pem_slice(&identity.key_pem)
+                    .map_err(|_| anyhow::anyhow!("--key: no PEM private key in it"))?;
+                builder
+                    .with_client_auth_cert(identity.chain.der.clone(), key)
+                    .map_err(|_| anyhow::anyhow!("--cert and --key do not make a usable pair"))?
+            }
+        };
+        Ok(Arc::new(config))
     }
 }
 
@@ -261,7 +285,7 @@ fn certificates(what: &str, path: &Path) -> anyhow::Result<Certificates> {
     if der.is_empty() {
         bail!("{what} {}: no PEM certificate in it", path.display());
     }
-    Ok(Certificates { der, pem })
+    Ok(Certificates { der })
 }
 
 /// Certificates to trust, checked now: the redis crate skips the ones it cannot use,

@@ -136,3 +136,87 @@ fn no_password_is_ever_printed() {
     let ok = run(["postgres", "-v", "--json", &pg.app_url()]);
     assert!(ok.code(0).stdout.contains(r#""ok":true"#) && !ok.stdout.contains(APP_PASSWORD), "{ok}");
 }
+
+#[test]
+fn no_password_in_any_url_form() {
+    let redis = Redis::unix(&["--requirepass", SECRET]);
+    let (port, socket) = (redis.port(), redis.socket());
+    let refusing = sockets::refusing();
+    let silent = sockets::open("127.0.0.1:0");
+    let s = |text: &str| text.to_owned();
+
+    // Every way a Redis URL carries a password, against the server (right), refused, silent.
+    let forms = |host: &str| {
+        [
+            format!("redis://:{SECRET}@{host}"),
+            format!("redis://default:{SECRET}@{host}/0"),
+            format!("redis://{SECRET}@{host}"),
+            format!("redis://{host}?password={SECRET}"),
+            format!("redis://{host}/0?db=1&password={SECRET}"),
+            format!("redis://{host}?pass={SECRET}&user=default"),
+            format!("valkey://{SECRET}@{host}"),
+            format!("rediss://:{SECRET}@{host}"),
+        ]
+    };
+    for host in [format!("127.0.0.1:{port}"), refusing.addr.to_string()] {
+        for url in forms(&host) {
+            audit(&[s("redis"), s("-t"), s("300ms"), url], &[]);
+        }
+    }
+    for url in forms(&silent.addr.to_string()).into_iter().take(4) {
+        audit(&[s("redis"), s("-t"), s("200ms"), url], &[]);
+    }
+    for url in [
+        format!("unix://{socket}?db=2&password={SECRET}"),
+        format!("unix://:{SECRET}@{socket}"),
+        format!("redis+unix://{socket}?pass={SECRET}"),
+        format!("unix://{socket}x?password={SECRET}"),
+    ] {
+        audit(&[s("redis"), url], &[]);
+    }
+    // Usage errors: unencoded delimiters in the password, and a bad part elsewhere.
+    for url in [
+        format!("redis://:{SECRET}#x@127.0.0.1:{port}"),
+        format!("redis://:ab#{SECRET}@127.0.0.1:{port}"),
+        format!("redis://:ab/{SECRET}@127.0.0.1:{port}/0"),
+        format!("redis://:ab?{SECRET}@127.0.0.1:{port}"),
+        format!("redis://{SECRET}@127.0.0.1:{port}/x"),
+        format!("redis://{SECRET}@127.0.0.1:0"),
+        format!("redis://:{SECRET}@cache:port"),
+        format!("redis://127.0.0.1:{port}?password={SECRET}&db=x"),
+        format!("redis://127.0.0.1:{port}?password={SECRET}&unknown=1"),
+        format!("redis://127.0.0.1:{port}?{SECRET}={SECRET}"),
+        format!("unix://:{SECRET}@cache/run/redis.sock"),
+        format!("redis://:%FF{SECRET}@127.0.0.1:{port}"),
+        format!("http://:{SECRET}@127.0.0.1:{port}"),
+    ] {
+        let result = run(["redis", &url]);
+        result.code(3).hides(SECRET);
+        audit(&[s("redis"), url], &[]);
+    }
+
+    // The same rule for the other checks' URLs: a secret in the query.
+    let server = serve(|_, out| respond(out, "401 Unauthorized", &[], ""));
+    for url in [
+        format!("http://{}/health?token={SECRET}", server.addr),
+        format!("http://{}/health?x=1&Password={SECRET}#frag", server.addr),
+        format!("http://user:{SECRET}@{}/health", refusing.addr),
+    ] {
+        audit(&[s("http"), url], &[]);
+    }
+    let pg = Postgres::start();
+    audit(
+        &[
+            s("postgres"),
+            format!("postgresql://{APP_USER}@127.0.0.1:{}/{APP_USER}?password={SECRET}", pg.port()),
+        ],
+        &[],
+    );
+    audit(
+        &[
+            s("postgres"),
+            format!("postgresql://{APP_USER}:{SECRET}@127.0.0.1:{}/{APP_USER}?sslmode=bogus", pg.port()),
+        ],
+        &[],
+    );
+}

@@ -260,12 +260,182 @@ fn a_silent_socket_and_a_garbage_answer_are_unreachable() {
 #[test]
 fn malformed_urls_are_usage_errors_without_the_password() {
     for (url, expected) in [
-        ("http://cache:6379", "is not a Redis URL"),
-        ("redis://:hunter2@cache:notaport", "is not a Redis URL"),
-        ("redis://:hunter2@cache:6379/x", "is not a Redis URL"),
+        ("http://cache:6379", "'http://cache:6379': not a Redis URL: the scheme is none of redis://"),
+        ("redis://:hunter2@cache:notaport", "'redis://…': the port is not a number"),
+        ("redis://:hunter2@cache:6379/x", "'redis://***@cache:6379/x': the database after the host"),
+        ("redis://:hun#ter2@cache:6379", "'redis://…': an '@' comes after the host; in a password"),
+        ("redis://:hun/ter2@cache:6379", "'redis://***@cache:6379': an '@' comes after the host"),
+        ("redis://:hunter2@cache:0", "'redis://***@cache:0': port 0 is not a port to connect to"),
+        ("redis://:%FFhunter2@cache", "the password is not UTF-8 once decoded"),
+        ("redis://cache?password=hunter2&db=x", "'redis://…': ?db= is not a number"),
+        ("redis://cache?pasword=hunter2", "unknown query parameter ?pasword="),
+        (
+            "unix://:hunter2@cache/run/redis.sock",
+            "'unix://***@cache/run/redis.sock': a unix URL names no host",
+        ),
     ] {
         let result = run(["redis", url]);
-        result.says(3, expected);
+        let line = result.code(3).stderr_line();
+        assert!(line.starts_with("probe: ") && line.contains(expected), "expected {expected:?} in {line}");
         result.hides("hunter2");
+    }
+}
+
+#[test]
+fn redis_py_url_forms() {
+    // redis-py's unix form with the password and database in the query, on a server that needs it.
+    let redis = Redis::unix(&["--requirepass", PASSWORD]);
+    let socket = redis.socket();
+    let url = format!("unix://{socket}?db=2&password={PASSWORD}");
+    let result = run(["redis", "-v", &url]);
+    let line = result.says(0, ": ok: PONG (");
+    assert!(line.starts_with(&format!("redis unix://{socket}?db=2&password=***: ok: PONG (")), "{line}");
+    assert!(line.contains("auth ") && line.contains("select "), "{line}");
+    result.hides(PASSWORD);
+    // The same on redis://; ?db= comes before the path's database, as in redis-py.
+    let url = format!("redis://127.0.0.1:{}?password={PASSWORD}&db=3", redis.port());
+    run(["redis", &url]).says(0, "?password=***&db=3: ok: PONG (");
+    let url = format!("redis://127.0.0.1:{}/1?db=99&password={PASSWORD}", redis.port());
+    run(["redis", &url]).says(1, ": unhealthy: ERR DB index is out of range (");
+
+    // No host is 127.0.0.1, and 0.0.0.0 connects as both references connect.
+    let open = Redis::start();
+    run(["redis", &format!("redis://:{}", open.port())]).says(0, ": ok: PONG (");
+    run(["redis", &format!("redis://0.0.0.0:{}", open.port())]).says(0, ": ok: PONG (");
+}
+
+#[test]
+fn a_lone_word_before_the_host_is_the_password() {
+    let redis = Redis::with_args(&["--requirepass", PASSWORD]);
+    let url = format!("redis://{PASSWORD}@127.0.0.1:{}", redis.port());
+    let result = run(["redis", "-v", "--json", &url]);
+    assert!(result.code(0).stdout.contains(r#""target":"redis://***@127.0.0.1:"#), "{result}");
+    result.hides(PASSWORD);
+    // With the password in the query, the word is the user name, as redis-py reads it.
+    redis.cli(Some(PASSWORD), &["ACL", "SETUSER", "monitor", "on", ">monitor-pw", "+ping", "allkeys"]);
+    let url = format!("redis://monitor@127.0.0.1:{}?password=monitor-pw", redis.port());
+    run(["redis", &url]).says(0, "?password=***: ok: PONG (");
+    let url = format!("redis://monitor@127.0.0.1:{}?password=wrong", redis.port());
+    run(["redis", &url]).says(1, ": unhealthy: WRONGPASS ");
+}
+
+#[test]
+fn a_password_the_server_does_not_need_is_healthy_and_said() {
+    let redis = Redis::start();
+    let said = ": ok: PONG; the password was not needed: the server asks for none (";
+    run(["redis", &format!("redis://:{PASSWORD}@127.0.0.1:{}", redis.port())]).says(0, said);
+    run(["redis", &format!("redis://127.0.0.1:{}?password={PASSWORD}", redis.port())]).says(0, said);
+    probe().env("REDISCLI_AUTH", PASSWORD).args(["redis", &redis.url()]).run().says(0, said);
+    // A named user that does not exist is still refused.
+    let result = run(["redis", &format!("redis://nobody:{PASSWORD}@127.0.0.1:{}", redis.port())]);
+    result.says(1, ": unhealthy: WRONGPASS ");
+}
+
+#[test]
+fn alive_still_asks_the_role() {
+    // A replica whose master is gone answers PING with MASTERDOWN, and ROLE all the same.
+    let absent = sockets::refusing();
+    let replica = Redis::with_args(&[
+        "--replicaof",
+        "127.0.0.1",
+        &absent.addr.port().to_string(),
+        "--replica-serve-stale-data",
+        "no",
+    ]);
+    let result = run(["redis", "--alive", "--expect-role", "master", &replica.url()]);
+    result.says(1, ": unhealthy: alive: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'., but the role is replica, not master (");
+    let result = run(["redis", "--alive", "--expect-role", "replica", &replica.url()]);
+    result.says(0, ": ok: alive: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'., role replica (");
+    // Without --alive, MASTERDOWN is the verdict whatever the role.
+    let result = run(["redis", "--expect-role", "replica", &replica.url()]);
+    result.says(1, ": unhealthy: MASTERDOWN ");
+}
+
+#[test]
+fn the_server_log_stays_clean_over_a_unix_socket() {
+    let redis = Redis::unix(&["--loglevel", "verbose"]);
+    let url = format!("unix://{}", redis.socket());
+    for _ in 0..100 {
+        run(["redis", &url]).code(0);
+    }
+    let log = redis.server.log_text();
+    let accepted = log.matches("Accepted connection to ").count();
+    assert!(accepted >= 100, "{accepted} connections logged:\n{log}");
+    for complaint in ["Error writing to client", "Broken pipe", "Connection reset", "Protocol error"] {
+        assert!(!log.contains(complaint), "{complaint:?} in the log:\n{log}");
+    }
+}
+
+/// redis-py from the venv scripts/test makes: one line per URL, PONG or the exception's class.
+fn redis_py(urls: &[String]) -> Vec<String> {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/target/tools/venv/bin/python");
+    let script = "import sys, redis\n\
+        for url in sys.argv[1:]:\n    \
+            try:\n        \
+                r = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)\n        \
+                print('PONG' if r.ping() else 'no')\n    \
+            except Exception as e:\n        \
+                print(type(e).__name__)\n";
+    let output = Command::new(python).arg("-c").arg(script).args(urls).output().unwrap_or_else(|err| {
+        panic!("cannot run {python}: {err}; run scripts/test, which installs redis-py there")
+    });
+    assert!(output.status.success(), "redis-py: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
+}
+
+/// redis-cli -u URL ping: PONG, or what it said instead.
+fn redis_cli(url: &str) -> String {
+    let output = Command::new("redis-cli")
+        .args(["--no-auth-warning", "-u", url, "ping"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if stdout.lines().any(|line| line == "PONG") { "PONG".to_owned() } else { "no".to_owned() }
+}
+
+#[test]
+fn agrees_with_redis_cli_and_redis_py_or_says_why_not() {
+    // Each row: the URL, probe's exit code, whether redis-cli and redis-py reach PONG. Where they
+    // differ, README's "Differences from redis-cli and redis-py" says why.
+    let secured = Redis::unix(&["--requirepass", PASSWORD]);
+    secured.cli(Some(PASSWORD), &["ACL", "SETUSER", "mon", "on", ">mon-pw", "+ping", "+select", "allkeys"]);
+    let open = Redis::start();
+    let (s, o, socket) = (secured.port(), open.port(), secured.socket());
+    let rows: Vec<(String, i32, bool, bool)> = vec![
+        (format!("redis://default:{PASSWORD}@127.0.0.1:{s}/1"), 0, true, true),
+        (format!("redis://mon:mon-pw@127.0.0.1:{s}"), 0, true, true),
+        (format!("redis://127.0.0.1:{s}"), 1, false, false),
+        (format!("redis://:wrong@127.0.0.1:{s}"), 1, false, false),
+        (format!("redis://:{PASSWORD}@127.0.0.1:{s}"), 0, false, true),
+        (format!("redis://{PASSWORD}@127.0.0.1:{s}"), 0, true, false),
+        (format!("redis://mon@127.0.0.1:{s}?password=mon-pw"), 0, false, true),
+        (format!("redis://127.0.0.1:{s}/2?password={PASSWORD}&db=3"), 0, false, true),
+        (format!("unix://{socket}?db=2&password={PASSWORD}"), 0, false, true),
+        (format!("unix://:{PASSWORD}@{socket}"), 0, false, true),
+        (format!("redis://127.0.0.1:{o}"), 0, true, true),
+        (format!("REDIS://127.0.0.1:{o}"), 0, true, false),
+        (format!("redis://0.0.0.0:{o}"), 0, true, true),
+        (format!("redis://:not-needed@127.0.0.1:{o}"), 0, true, true),
+        (format!("redis://127.0.0.1:{o}?password=not-needed"), 0, true, true),
+        (format!("redis://127.0.0.1:{o}/99"), 1, true, false),
+        (format!("redis://127.0.0.1:{o}/abc"), 3, true, true),
+        (format!("redis://127.0.0.1:{o}/0/1"), 3, true, true),
+        (format!("redis://127.0.0.1:{o}?db=x"), 3, true, false),
+        (format!("redis://127.0.0.1:{o}?pass=x"), 0, true, false),
+        (format!("redis://127.0.0.1:{o}?pasword=x"), 3, true, false),
+        (format!("valkey://127.0.0.1:{o}"), 0, false, false),
+        (format!("redis://:pa%FF@127.0.0.1:{o}"), 3, true, true),
+    ];
+    let urls: Vec<String> = rows.iter().map(|row| row.0.clone()).collect();
+    let python = redis_py(&urls);
+    for ((url, code, cli_pong, py_pong), py) in rows.iter().zip(&python) {
+        let cli = redis_cli(url);
+        let result = run(["redis", url]);
+        assert_eq!(
+            (result.code, cli == "PONG", py == "PONG"),
+            (*code, *cli_pong, *py_pong),
+            "{url}: probe, redis-cli ({cli}), redis-py ({py})\n{result}"
+        );
     }
 }

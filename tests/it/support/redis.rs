@@ -67,6 +67,25 @@ impl Redis {
         Redis { server, dir }
     }
 
+    /// A server on a unix socket too (and on a port, which the tests leave alone), with extra
+    /// `redis-server` arguments; the socket's path is `self.socket()`.
+    pub fn unix(args: &[&str]) -> Redis {
+        let dir = tempfile::Builder::new().prefix("probe-redis-").tempdir().expect("temp dir");
+        let socket = path(&dir.path().join("redis.sock"));
+        let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        Self::launch_in(dir, "Ready to accept connections", move |port| {
+            let mut all =
+                vec!["--port".to_owned(), port.to_string(), "--unixsocket".to_owned(), socket.clone()];
+            all.extend(args.iter().cloned());
+            all
+        })
+    }
+
+    /// The unix socket of a server started with `Redis::unix`.
+    pub fn socket(&self) -> String {
+        path(&self.dir.path().join("redis.sock"))
+    }
+
     pub fn port(&self) -> u16 {
         self.server.port
     }
