@@ -88,13 +88,19 @@ impl Tls {
     }
 
     /// The same settings as a rustls configuration, for the checks that run TLS over their own
-    /// socket (http, grpc, mysql, amqp). --insecure still checks the handshake's signatures.
+    /// socket (http, redis, grpc, mysql, amqp). --insecure still checks the handshake's signatures.
     pub fn for_rustls(&self) -> anyhow::Result<ClientConfig> {
+        self.for_rustls_verifying(!self.insecure)
+    }
+
+    /// As [`Self::for_rustls`], with verification off also when the target's own settings say
+    /// so (redis-py's `ssl_cert_reqs=none`).
+    pub fn for_rustls_verifying(&self, verify: bool) -> anyhow::Result<ClientConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .context("TLS versions")?;
-        let builder = if self.insecure {
+        let builder = if !verify || self.insecure {
             builder.dangerous().with_custom_certificate_verifier(Arc::new(Lenient { webpki: None, provider }))
         } else {
             let mut store = RootCertStore::empty();
@@ -115,44 +121,6 @@ impl Tls {
                     .map_err(|_| anyhow::anyhow!("--cert and --key do not make a usable pair"))
             }
         }
-    }
-
-    /// The same settings as a rustls configuration, for the checks that drive rustls
-    /// themselves. With `insecure` (or --insecure) the certificate is not verified, but the
-    /// handshake's signatures still are.
-    #[cfg(feature = "redis")]
-    pub fn rustls_config(&self, insecure: bool) -> anyhow::Result<Arc<ClientConfig>> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .context("TLS versions")?;
-        let builder = if insecure || self.insecure {
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(Lenient { webpki: None, provider }))
-        } else {
-            let mut store = RootCertStore::empty();
-            match &self.roots {
-                Some(roots) => {
-                    for cert in &roots.der {
-                        store
-                            .add(cert.clone())
-                            .map_err(|_| anyhow::anyhow!("--cacert: a certificate in it is not usable"))?;
-                    }
-                }
-                None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-            }
-            builder.with_root_certificates(store)
-        };
-        let config = match &self.identity {
-            None => builder.with_no_client_auth(),
-            Some(identity) => {
-                let key = PrivateKeyDer::from_pem_slice(&identity.key_pem)
-                    .map_err(|_| anyhow::anyhow!("--key: no PEM private key in it"))?;
-                builder
-                    .with_client_auth_cert(identity.chain.der.clone(), key)
-                    .map_err(|_| anyhow::anyhow!("--cert and --key do not make a usable pair"))?
-            }
-        };
-        Ok(Arc::new(config))
     }
 }
 

@@ -81,7 +81,7 @@ impl Args {
                     let insecure = verify == Verify::Nothing || tls.insecure();
                     let config = match &mut configs[usize::from(insecure)] {
                         Some(config) => Arc::clone(config),
-                        slot => Arc::clone(slot.insert(tls.rustls_config(insecure)?)),
+                        slot => Arc::clone(slot.insert(Arc::new(tls.for_rustls_verifying(!insecure)?))),
                     };
                     Address::Tls(host, config)
                 }
