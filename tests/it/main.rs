@@ -10,6 +10,7 @@ mod http;
 mod hygiene;
 mod image;
 mod install;
+mod mysql;
 mod postgres;
 mod process;
 mod redis;

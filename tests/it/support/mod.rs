@@ -5,6 +5,7 @@
 
 pub mod certs;
 pub mod http;
+pub mod mariadb;
 pub mod postgres;
 pub mod process;
 pub mod rabbitmq;
@@ -18,7 +19,7 @@ use std::{
 
 /// Says what to run when a server binary the tests need is missing.
 pub const INSTALL_HINT: &str =
-    "run scripts/test, which installs postgresql, redis-server and rabbitmq-server with apt-get";
+    "run scripts/test, which installs postgresql, redis-server, rabbitmq-server and mariadb-server with apt-get";
 
 /// What the tests allow beyond a deadline: process start and exit on a busy two-core machine.
 pub const MARGIN: Duration = Duration::from_millis(150);

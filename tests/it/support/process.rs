@@ -18,6 +18,8 @@ pub struct Server {
     child: Child,
     pub port: u16,
     pub log: PathBuf,
+    /// The signal that stops it cleanly: SIGINT, but SIGTERM for mariadbd, which ignores SIGINT.
+    stop_signal: i32,
 }
 
 impl Server {
@@ -26,10 +28,10 @@ impl Server {
     }
 
     /// Stops the server the way its operator would (SIGINT: a fast, clean shutdown for both
-    /// PostgreSQL and Redis), and waits for it to be gone.
+    /// PostgreSQL and Redis; SIGTERM for mariadbd), and waits for it to be gone.
     pub fn stop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            signal(self.child.id(), libc::SIGINT);
+            signal(self.child.id(), self.stop_signal);
             let until = Instant::now() + Duration::from_secs(10);
             while let Ok(None) = self.child.try_wait() {
                 if Instant::now() > until {
@@ -64,17 +66,28 @@ pub fn signal(pid: u32, signal: i32) {
 
 /// Starts the command `for_port` builds for a port, waits until `log` contains `ready`, and
 /// tries another port when the chosen one turns out to be taken.
-pub fn start(name: &str, log: &Path, ready: &str, mut for_port: impl FnMut(u16) -> Command) -> Server {
+pub fn start(name: &str, log: &Path, ready: &str, for_port: impl FnMut(u16) -> Command) -> Server {
+    start_stopped_by(name, log, ready, libc::SIGINT, for_port)
+}
+
+/// `start`, for a server that `stop_signal` stops (and that gets it when the tests end).
+pub fn start_stopped_by(
+    name: &str,
+    log: &Path,
+    ready: &str,
+    stop_signal: i32,
+    mut for_port: impl FnMut(u16) -> Command,
+) -> Server {
     for _ in 0..8 {
         let port = unused_port();
         let _ = fs::remove_file(log);
-        let mut child = spawn_for_life(for_port(port))
+        let mut child = spawn_with_death_signal(for_port(port), stop_signal)
             .unwrap_or_else(|err| panic!("cannot start {name}: {err}; {}", super::INSTALL_HINT));
         let until = Instant::now() + Duration::from_secs(60);
         loop {
             let text = fs::read_to_string(log).unwrap_or_default();
             if text.contains(ready) {
-                return Server { child, port, log: log.to_owned() };
+                return Server { child, port, log: log.to_owned(), stop_signal };
             }
             if let Some(status) = child.try_wait().expect("wait") {
                 if text.contains("already in use") {
@@ -104,7 +117,12 @@ pub fn unused_port() -> u16 {
 /// PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, and every test runs on
 /// a thread of its own, so all children are forked from one thread that lives as long as the
 /// process does.
-pub fn spawn_for_life(mut command: Command) -> std::io::Result<Child> {
+pub fn spawn_for_life(command: Command) -> std::io::Result<Child> {
+    spawn_with_death_signal(command, libc::SIGINT)
+}
+
+/// `spawn_for_life` with another signal than SIGINT.
+pub fn spawn_with_death_signal(mut command: Command, death_signal: i32) -> std::io::Result<Child> {
     type Request = (Command, mpsc::Sender<std::io::Result<Child>>);
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<Request>>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
@@ -118,8 +136,8 @@ pub fn spawn_for_life(mut command: Command) -> std::io::Result<Child> {
     });
     // SAFETY: prctl is async-signal-safe and touches no memory of ours.
     unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, death_signal);
             Ok(())
         });
     }

@@ -1,0 +1,450 @@
+//! `probe mysql`: MySQL and MariaDB. Connects (TCP, or the unix socket for `localhost` as the
+//! mysql client does), reads the greeting, upgrades to TLS per `ssl-mode`, logs in
+//! (`mysql_native_password`, `caching_sha2_password`, `client_ed25519`), then COM_PING, the
+//! `--query` or the role queries, and COM_QUIT, so the server logs nothing. `--ping` is
+//! mysqladmin ping's check without its traps: it needs no credentials, yet completes the
+//! handshake (a dropped one counts towards max_connect_errors), and a refusal is "alive" but a
+//! shutdown is not. The protocol is written here (the `mysql` crate would not fit the size
+//! budget): `packet` the wire formats, `auth` and `ed25519` the plugins, `session` the exchanges.
+
+mod auth;
+mod ed25519;
+mod packet;
+mod session;
+pub mod url;
+
+use std::{
+    io::{self, Read, Write},
+    net::TcpStream,
+    os::unix::net::UnixStream,
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
+
+use rustls::{ClientConfig, ClientConnection, StreamOwned, pki_types::ServerName};
+
+use self::{
+    packet::{CLIENT_SSL, Failure, Greeting},
+    session::{Conn, Credentials, Table, Transport},
+    url::{Address, Settings, SslMode},
+};
+use super::{Check, Target};
+use crate::{
+    deadline::Deadline,
+    net::{self, HostPort},
+    outcome::Verdict,
+    secret::Secret,
+    tls::{self, Verify},
+    trace::Trace,
+};
+
+/// Healthy when MySQL or MariaDB accepts a login (and the query runs).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// mysql://[user[:password]@]host[:port][/database][?ssl-mode=…&ssl-ca=…], mariadb:// alike.
+    /// localhost means the unix socket (/run/mysqld/mysqld.sock), as for the mysql client; a
+    /// socket path as %2F-encoded host or ?socket=. With none: MYSQL_HOST, else localhost.
+    #[arg(value_name = "URL")]
+    pub targets: Vec<String>,
+
+    /// Run this SQL after logging in; an SQL error is unhealthy. The server stops it at the
+    /// deadline (MariaDB max_statement_time, MySQL max_execution_time for SELECTs).
+    #[arg(long, value_name = "SQL", conflicts_with = "ping")]
+    pub query: Option<String>,
+
+    /// Healthy only on a server in this role: primary (writable: read_only and
+    /// super_read_only off) or replica (replication running).
+    #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "ping")]
+    pub expect_role: Option<Role>,
+
+    /// mysqladmin ping's check: alive when the server greets and answers a login attempt with
+    /// anything but shutdown. Needs no credentials; uses them when given.
+    #[arg(long)]
+    pub ping: bool,
+
+    /// Read the password from FILE (a trailing newline is ignored); MYSQL_PWD also works.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    Primary,
+    Replica,
+}
+
+impl Args {
+    pub fn targets(self, env: &dyn super::Env) -> anyhow::Result<Vec<Target>> {
+        let password_file = self.password_file.as_deref().map(crate::secret::read_password_file).transpose()?;
+        let mode = Arc::new(if self.ping {
+            Mode::Ping
+        } else {
+            Mode::Login { query: self.query, expect_role: self.expect_role }
+        });
+        let var = |name: &str| env.var(name);
+        let os_user = || env.os_user();
+        let defaults = url::Defaults { var: &var, os_user: &os_user, password_file: password_file.as_ref() };
+        let texts = if self.targets.is_empty() { vec![String::new()] } else { self.targets };
+        texts
+            .iter()
+            .map(|text| {
+                let shown = crate::secret::redact_url(text);
+                let settings =
+                    url::settings(text, &defaults).map_err(|why| anyhow::anyhow!("'{shown}': {why}"))?;
+                let tls = tls_config(&settings, &self.tls).map_err(|err| anyhow::anyhow!("'{shown}': {err:#}"))?;
+                let label = url::label(text, &settings);
+                Ok(Target { label, check: Arc::new(Mysql { settings, tls, mode: Arc::clone(&mode) }) })
+            })
+            .collect()
+    }
+}
+
+/// ssl-mode as a rustls configuration. DISABLED: none. PREFERRED and REQUIRED verify nothing,
+/// as the mysql client, unless a CA is given (ssl-ca or --cacert), which is then used for the
+/// chain; VERIFY_CA the chain; VERIFY_IDENTITY chain and host name. --insecure verifies nothing.
+fn tls_config(settings: &Settings, args: &crate::tls::TlsArgs) -> anyhow::Result<Option<Arc<ClientConfig>>> {
+    let ca = settings.ssl_ca.as_deref().or(args.cacert.as_deref());
+    let verify = match (settings.ssl_mode, ca) {
+        (SslMode::Disabled, _) => return Ok(None),
+        _ if args.insecure => Verify::Nothing,
+        (SslMode::VerifyIdentity, _) => Verify::Full,
+        (SslMode::VerifyCa, _) | (_, Some(_)) => Verify::Chain,
+        (SslMode::Preferred | SslMode::Required, None) => Verify::Nothing,
+    };
+    let identity = match (&settings.ssl_cert, &settings.ssl_key, &args.cert, &args.key) {
+        (Some(cert), Some(key), _, _) | (None, None, Some(cert), Some(key)) => Some((cert.as_path(), key.as_path())),
+        _ => None,
+    };
+    Ok(Some(Arc::new(tls::client_config(ca, identity, verify)?)))
+}
+
+enum Mode {
+    Ping,
+    Login { query: Option<String>, expect_role: Option<Role> },
+}
+
+struct Mysql {
+    settings: Settings,
+    tls: Option<Arc<ClientConfig>>,
+    mode: Arc<Mode>,
+}
+
+impl Check for Mysql {
+    fn attempt(&self, deadline: Deadline, trace: &Trace) -> Verdict {
+        let plain = match self.open(deadline, trace) {
+            Ok(plain) => plain,
+            Err(why) => return Verdict::unreachable(why),
+        };
+        self.converse(plain, deadline, trace)
+    }
+}
+
+impl Mysql {
+    fn open(&self, deadline: Deadline, trace: &Trace) -> Result<Plain, String> {
+        match &self.settings.address {
+            Address::Tcp { host, port } => {
+                trace.enter("resolve");
+                let addrs = net::resolve(&HostPort { host: host.clone(), port: *port })?;
+                trace.enter("connect");
+                let stream = net::connect(&addrs, deadline)?;
+                let _ = stream.set_nodelay(true);
+                Ok(Plain::Tcp(stream))
+            }
+            Address::Unix { path, localhost } => {
+                trace.enter("connect");
+                UnixStream::connect(path).map(Plain::Unix).map_err(|err| {
+                    let hint = if *localhost {
+                        " (localhost means the unix socket, as for the mysql client; write 127.0.0.1 for TCP)"
+                    } else {
+                        ""
+                    };
+                    format!("{}: {}{hint}", path.display(), net::describe(&err))
+                })
+            }
+        }
+    }
+
+    fn converse(&self, plain: Plain, deadline: Deadline, trace: &Trace) -> Verdict {
+        let on_socket = matches!(plain, Plain::Unix(_));
+        let mut conn = Conn::new(Stream::Plain(plain), Box::new(move || deadline.remaining()));
+        trace.enter("greeting");
+        let greeting = match conn.read().and_then(|payload| packet::parse_greeting(&payload)) {
+            Ok(greeting) => greeting,
+            Err(failure) => return self.judge(failure, None),
+        };
+        let s = &self.settings;
+        let offered = greeting.capabilities & CLIENT_SSL != 0;
+        let use_tls = match (s.ssl_mode, &self.tls) {
+            (SslMode::Disabled, _) | (_, None) => false,
+            // The mysql client does not encrypt socket connections unless told to.
+            (SslMode::Preferred, Some(_)) => offered && !on_socket,
+            (_, Some(_)) if !offered => {
+                // Dropping the connection here is what the mysql client does too.
+                return Verdict::unhealthy(format!(
+                    "ssl-mode={} but the server ({}) does not offer TLS",
+                    mode_name(s.ssl_mode),
+                    greeting.product()
+                ));
+            }
+            (_, Some(_)) => true,
+        };
+        let capabilities = packet::client_capabilities(greeting.capabilities, s.database.is_some(), use_tls);
+        if use_tls && let Some(config) = &self.tls {
+            trace.enter("tls");
+            conn = match self.upgrade(conn, capabilities, config) {
+                Ok(conn) => conn,
+                Err(failure) => return self.judge(failure, Some(&greeting)),
+            };
+        }
+        trace.enter("auth");
+        let password = s.password.as_ref().map(Secret::expose).unwrap_or_default();
+        let who = Credentials { user: &s.user, password: password.as_bytes(), database: s.database.as_deref() };
+        if let Err(failure) = session::login(&mut conn, &greeting, capabilities, &who, use_tls || on_socket) {
+            return self.judge(failure, Some(&greeting));
+        }
+        let verdict = match self.after_login(&mut conn, &greeting, trace) {
+            Ok(seen) => Verdict::healthy(seen),
+            Err(failure) => self.judge(failure, Some(&greeting)),
+        };
+        session::quit(&mut conn);
+        verdict
+    }
+
+    /// Sends the SSLRequest and completes the TLS handshake; the login continues inside it.
+    fn upgrade(&self, mut conn: Conn<Stream>, capabilities: u32, config: &Arc<ClientConfig>) -> Result<Conn<Stream>, Failure> {
+        conn.write(&packet::ssl_request(capabilities))?;
+        let name = match &self.settings.address {
+            Address::Tcp { host, .. } => host.clone(),
+            Address::Unix { .. } => "localhost".to_owned(),
+        };
+        let name = ServerName::try_from(name).map_err(|_| Failure::Refused("the host is no TLS server name".to_owned()))?;
+        let Stream::Plain(mut plain) = conn.stream else {
+            return Err(Failure::Refused("TLS twice".to_owned()));
+        };
+        let mut tls = ClientConnection::new(Arc::clone(config), name)
+            .map_err(|err| Failure::Refused(tls::describe(&err)))?;
+        while tls.is_handshaking() {
+            plain.set_timeout((conn.time_left)().max(Duration::from_millis(1)));
+            tls.complete_io(&mut plain)?;
+        }
+        Ok(Conn { stream: Stream::Tls(Box::new(StreamOwned::new(tls, plain))), seq: conn.seq, time_left: conn.time_left })
+    }
+
+    fn after_login(&self, conn: &mut Conn<Stream>, greeting: &Greeting, trace: &Trace) -> Result<String, Failure> {
+        let s = &self.settings;
+        let database = s.database.as_deref().map(|db| format!(" to {db}")).unwrap_or_default();
+        let mut seen = format!("logged in as {}{database} ({})", s.user, greeting.product());
+        let (query, expect_role) = match &*self.mode {
+            Mode::Ping => (None, None),
+            Mode::Login { query, expect_role } => (query.as_deref(), *expect_role),
+        };
+        if let Some(expected) = expect_role {
+            trace.enter("role");
+            seen = role(conn, greeting, expected, seen)?;
+        }
+        if let Some(sql) = query {
+            trace.enter("query");
+            let rows: u64 = bounded_query(conn, greeting, sql)?.iter().map(|table| table.count).sum();
+            seen.push_str(&format!(", query returned {rows} row{}", if rows == 1 { "" } else { "s" }));
+        }
+        if query.is_none() && expect_role.is_none() {
+            trace.enter("ping");
+            session::ping(conn)?;
+        }
+        if matches!(*self.mode, Mode::Ping) {
+            seen = format!("alive: {seen}");
+        }
+        Ok(seen)
+    }
+
+    /// A failure as a verdict. With --ping, any answer from the server but a shutdown is alive.
+    fn judge(&self, failure: Failure, greeting: Option<&Greeting>) -> Verdict {
+        let ping = matches!(*self.mode, Mode::Ping);
+        let who = greeting.map_or_else(|| "the server".to_owned(), Greeting::product);
+        match failure {
+            Failure::Io(err) => Verdict::unreachable(describe_io(&err)),
+            Failure::Protocol(what) => Verdict::unreachable(format!("the answer is not MySQL's protocol: {what}")),
+            Failure::Refused(why) => Verdict::unhealthy(why),
+            Failure::Server(err) | Failure::Unanswerable { answer: err, .. }
+                if ping && !session::is_shutdown(&err) =>
+            {
+                Verdict::healthy(format!("alive: {who} answered {err}"))
+            }
+            Failure::Server(err) => Verdict::unhealthy(err.to_string()),
+            Failure::Unanswerable { why, answer } => Verdict::unhealthy(format!("{why} (the server answered {answer})")),
+        }
+    }
+}
+
+fn mode_name(mode: SslMode) -> &'static str {
+    match mode {
+        SslMode::Disabled => "DISABLED",
+        SslMode::Preferred => "PREFERRED",
+        SslMode::Required => "REQUIRED",
+        SslMode::VerifyCa => "VERIFY_CA",
+        SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+    }
+}
+
+/// Runs `sql` so that the server gives up on it when the deadline passes: MariaDB's
+/// `SET STATEMENT max_statement_time=<seconds> FOR <sql>` (10.1.2+), MySQL's session
+/// `max_execution_time` (5.7.8+, milliseconds, SELECT statements only).
+fn bounded_query(conn: &mut Conn<Stream>, greeting: &Greeting, sql: &str) -> Result<Vec<Table>, Failure> {
+    let left = conn.time_left().max(Duration::from_millis(1));
+    if greeting.is_mariadb() {
+        let bounded = format!("SET STATEMENT max_statement_time={:.3} FOR {sql}", left.as_secs_f64().max(0.001));
+        return session::query(conn, &bounded, 0);
+    }
+    match session::query(conn, &format!("SET SESSION max_execution_time={}", left.as_millis().max(1)), 0) {
+        // ER_UNKNOWN_SYSTEM_VARIABLE: a server older than 5.7.8 runs it unbounded.
+        Ok(_) | Err(Failure::Server(packet::ServerError { code: 1193, .. })) => {}
+        Err(failure) => return Err(failure),
+    }
+    session::query(conn, sql, 0)
+}
+
+/// `--expect-role`: primary means writable (`read_only` off, and `super_read_only` on MySQL);
+/// replica means a replication connection whose I/O and SQL threads both run.
+fn role(conn: &mut Conn<Stream>, greeting: &Greeting, expected: Role, seen: String) -> Result<String, Failure> {
+    let unhealthy = |why: String| Failure::Refused(format!("{seen}, but {why}"));
+    match expected {
+        Role::Primary => {
+            let sql = if greeting.is_mariadb() {
+                "SELECT @@global.read_only"
+            } else {
+                "SELECT @@global.read_only, @@global.super_read_only"
+            };
+            let tables = session::query(conn, sql, 1)?;
+            let row = tables.first().and_then(|t| t.rows.first()).cloned().unwrap_or_default();
+            let on = |i: usize| row.get(i).and_then(Option::as_deref).is_some_and(|v| v != "0");
+            match (on(0), on(1)) {
+                (false, false) => Ok(format!("{seen}, primary (writable)")),
+                (true, _) => Err(unhealthy("read_only is ON: not a primary".to_owned())),
+                (false, true) => Err(unhealthy("super_read_only is ON: not a primary".to_owned())),
+            }
+        }
+        Role::Replica => {
+            // SHOW REPLICA STATUS: MariaDB 10.5.1+, MySQL 8.0.22+ (8.4 knows no other name).
+            let tables = match session::query(conn, "SHOW REPLICA STATUS", 16) {
+                Err(Failure::Server(packet::ServerError { code: 1064, .. })) => {
+                    session::query(conn, "SHOW SLAVE STATUS", 16)?
+                }
+                other => other?,
+            };
+            let table = tables.into_iter().next().unwrap_or_default();
+            if table.rows.is_empty() {
+                return Err(unhealthy("it is not a replica (no replication configured)".to_owned()));
+            }
+            let io = table.value(0, &["Replica_IO_Running", "Slave_IO_Running"]).unwrap_or("?");
+            let sql = table.value(0, &["Replica_SQL_Running", "Slave_SQL_Running"]).unwrap_or("?");
+            if io == "Yes" && sql == "Yes" {
+                let lag = table
+                    .value(0, &["Seconds_Behind_Source", "Seconds_Behind_Master"])
+                    .map(|s| format!(", {s}s behind"))
+                    .unwrap_or_default();
+                return Ok(format!("{seen}, replica (replication running{lag})"));
+            }
+            let mut why = format!("replication is not running (I/O thread: {io}, SQL thread: {sql})");
+            for (errno, error) in [("Last_IO_Errno", "Last_IO_Error"), ("Last_SQL_Errno", "Last_SQL_Error")] {
+                if let Some(text) = table.value(0, &[error]).filter(|text| !text.is_empty()) {
+                    let number = table.value(0, &[errno]).unwrap_or("?");
+                    why.push_str(&format!("; last error {number}: {text}"));
+                    break;
+                }
+            }
+            Err(unhealthy(why))
+        }
+    }
+}
+
+/// An I/O error as a phrase, naming a TLS failure as one.
+fn describe_io(err: &io::Error) -> String {
+    match err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(tls_error) => tls::describe(tls_error),
+        None => net::describe(err),
+    }
+}
+
+/// A socket before TLS.
+enum Plain {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Plain {
+    fn set_timeout(&self, timeout: Duration) {
+        let timeout = Some(timeout);
+        let _ = match self {
+            Plain::Tcp(s) => s.set_read_timeout(timeout).and(s.set_write_timeout(timeout)),
+            Plain::Unix(s) => s.set_read_timeout(timeout).and(s.set_write_timeout(timeout)),
+        };
+    }
+}
+
+impl Read for Plain {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Plain::Tcp(s) => s.read(buf),
+            Plain::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Plain {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Plain::Tcp(s) => s.write(buf),
+            Plain::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Plain::Tcp(s) => s.flush(),
+            Plain::Unix(s) => s.flush(),
+        }
+    }
+}
+
+enum Stream {
+    Plain(Plain),
+    Tls(Box<StreamOwned<ClientConnection, Plain>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl Transport for Stream {
+    fn set_timeout(&mut self, timeout: Duration) {
+        match self {
+            Stream::Plain(s) => s.set_timeout(timeout),
+            Stream::Tls(s) => s.sock.set_timeout(timeout),
+        }
+    }
+}
