@@ -153,6 +153,8 @@ checks! {
     "process" => Process(process),
     /// Healthy when an AMQP 0-9-1 broker (RabbitMQ) lets the user open the vhost.
     "amqp" => Amqp(amqp),
+    /// Healthy when MySQL or MariaDB accepts a login (and the query runs).
+    "mysql" => Mysql(mysql),
 }
 
 #[cfg(not(any(
@@ -162,7 +164,8 @@ checks! {
     feature = "redis",
     feature = "file",
     feature = "process",
-    feature = "amqp"
+    feature = "amqp",
+    feature = "mysql"
 )))]
 compile_error!("probe needs at least one check: enable one of its features (tcp, http, postgres, redis, …)");
 

@@ -32,10 +32,11 @@ use self::{
 use super::{Check, Target};
 use crate::{
     deadline::Deadline,
+    env::Env,
     net::{self, HostPort},
     outcome::Verdict,
     secret::Secret,
-    tls::{self, Verify},
+    tls::{self, TlsArgs, Verify},
     trace::Trace,
 };
 
@@ -68,7 +69,7 @@ pub struct Args {
     pub password_file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub tls: crate::tls::TlsArgs,
+    pub tls: TlsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -78,8 +79,9 @@ pub enum Role {
 }
 
 impl Args {
-    pub fn targets(self, env: &dyn super::Env) -> anyhow::Result<Vec<Target>> {
-        let password_file = self.password_file.as_deref().map(crate::secret::read_password_file).transpose()?;
+    pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
+        let password_file =
+            self.password_file.as_deref().map(crate::secret::read_password_file).transpose()?;
         let mode = Arc::new(if self.ping {
             Mode::Ping
         } else {
@@ -95,7 +97,8 @@ impl Args {
                 let shown = crate::secret::redact_url(text);
                 let settings =
                     url::settings(text, &defaults).map_err(|why| anyhow::anyhow!("'{shown}': {why}"))?;
-                let tls = tls_config(&settings, &self.tls).map_err(|err| anyhow::anyhow!("'{shown}': {err:#}"))?;
+                let tls = tls_config(&settings, &self.tls, env)
+                    .map_err(|err| anyhow::anyhow!("'{shown}': {err:#}"))?;
                 let label = url::label(text, &settings);
                 Ok(Target { label, check: Arc::new(Mysql { settings, tls, mode: Arc::clone(&mode) }) })
             })
@@ -104,22 +107,43 @@ impl Args {
 }
 
 /// ssl-mode as a rustls configuration. DISABLED: none. PREFERRED and REQUIRED verify nothing,
-/// as the mysql client, unless a CA is given (ssl-ca or --cacert), which is then used for the
-/// chain; VERIFY_CA the chain; VERIFY_IDENTITY chain and host name. --insecure verifies nothing.
-fn tls_config(settings: &Settings, args: &crate::tls::TlsArgs) -> anyhow::Result<Option<Arc<ClientConfig>>> {
-    let ca = settings.ssl_ca.as_deref().or(args.cacert.as_deref());
-    let verify = match (settings.ssl_mode, ca) {
-        (SslMode::Disabled, _) => return Ok(None),
+/// as the mysql client, unless a CA is given (ssl-ca, --cacert), which is then used for the
+/// chain; VERIFY_CA checks the chain; VERIFY_IDENTITY chain and host name, against ssl-ca,
+/// --cacert, SSL_CERT_FILE or else the bundled Mozilla roots. --insecure verifies nothing.
+fn tls_config(
+    settings: &Settings,
+    args: &TlsArgs,
+    env: &dyn Env,
+) -> anyhow::Result<Option<Arc<ClientConfig>>> {
+    if settings.ssl_mode == SslMode::Disabled {
+        return Ok(None);
+    }
+    let given = settings.ssl_ca.clone().or_else(|| args.cacert.clone());
+    let verifying =
+        matches!(settings.ssl_mode, SslMode::VerifyCa | SslMode::VerifyIdentity) && !args.insecure;
+    let ca =
+        given.clone().or_else(|| verifying.then(|| env.var("SSL_CERT_FILE").map(PathBuf::from)).flatten());
+    let verify = match (settings.ssl_mode, &given) {
         _ if args.insecure => Verify::Nothing,
         (SslMode::VerifyIdentity, _) => Verify::Full,
         (SslMode::VerifyCa, _) | (_, Some(_)) => Verify::Chain,
-        (SslMode::Preferred | SslMode::Required, None) => Verify::Nothing,
+        _ => Verify::Nothing,
     };
-    let identity = match (&settings.ssl_cert, &settings.ssl_key, &args.cert, &args.key) {
-        (Some(cert), Some(key), _, _) | (None, None, Some(cert), Some(key)) => Some((cert.as_path(), key.as_path())),
-        _ => None,
+    let identity = match (&settings.ssl_cert, &settings.ssl_key) {
+        (Some(cert), Some(key)) => Some((cert.as_path(), key.as_path())),
+        _ => args.cert.as_deref().zip(args.key.as_deref()),
     };
-    Ok(Some(Arc::new(tls::client_config(ca, identity, verify)?)))
+    // Said in MySQL's words before the shared code, which speaks libpq's, reads them.
+    for (what, path) in
+        [("ssl-ca", ca.as_deref()), ("ssl-cert", identity.map(|i| i.0)), ("ssl-key", identity.map(|i| i.1))]
+    {
+        if let Some(path) = path {
+            std::fs::File::open(path).map_err(|err| {
+                anyhow::anyhow!("cannot read {what} {}: {}", path.display(), net::describe(&err))
+            })?;
+        }
+    }
+    Ok(Some(Arc::new(tls::client_config(ca.as_deref(), identity, verify)?)))
 }
 
 enum Mode {
@@ -202,7 +226,8 @@ impl Mysql {
         }
         trace.enter("auth");
         let password = s.password.as_ref().map(Secret::expose).unwrap_or_default();
-        let who = Credentials { user: &s.user, password: password.as_bytes(), database: s.database.as_deref() };
+        let who =
+            Credentials { user: &s.user, password: password.as_bytes(), database: s.database.as_deref() };
         if let Err(failure) = session::login(&mut conn, &greeting, capabilities, &who, use_tls || on_socket) {
             return self.judge(failure, Some(&greeting));
         }
@@ -215,13 +240,19 @@ impl Mysql {
     }
 
     /// Sends the SSLRequest and completes the TLS handshake; the login continues inside it.
-    fn upgrade(&self, mut conn: Conn<Stream>, capabilities: u32, config: &Arc<ClientConfig>) -> Result<Conn<Stream>, Failure> {
+    fn upgrade(
+        &self,
+        mut conn: Conn<Stream>,
+        capabilities: u32,
+        config: &Arc<ClientConfig>,
+    ) -> Result<Conn<Stream>, Failure> {
         conn.write(&packet::ssl_request(capabilities))?;
         let name = match &self.settings.address {
             Address::Tcp { host, .. } => host.clone(),
             Address::Unix { .. } => "localhost".to_owned(),
         };
-        let name = ServerName::try_from(name).map_err(|_| Failure::Refused("the host is no TLS server name".to_owned()))?;
+        let name = ServerName::try_from(name)
+            .map_err(|_| Failure::Refused("the host is no TLS server name".to_owned()))?;
         let Stream::Plain(mut plain) = conn.stream else {
             return Err(Failure::Refused("TLS twice".to_owned()));
         };
@@ -231,10 +262,19 @@ impl Mysql {
             plain.set_timeout((conn.time_left)().max(Duration::from_millis(1)));
             tls.complete_io(&mut plain)?;
         }
-        Ok(Conn { stream: Stream::Tls(Box::new(StreamOwned::new(tls, plain))), seq: conn.seq, time_left: conn.time_left })
+        Ok(Conn {
+            stream: Stream::Tls(Box::new(StreamOwned::new(tls, plain))),
+            seq: conn.seq,
+            time_left: conn.time_left,
+        })
     }
 
-    fn after_login(&self, conn: &mut Conn<Stream>, greeting: &Greeting, trace: &Trace) -> Result<String, Failure> {
+    fn after_login(
+        &self,
+        conn: &mut Conn<Stream>,
+        greeting: &Greeting,
+        trace: &Trace,
+    ) -> Result<String, Failure> {
         let s = &self.settings;
         let database = s.database.as_deref().map(|db| format!(" to {db}")).unwrap_or_default();
         let mut seen = format!("logged in as {}{database} ({})", s.user, greeting.product());
@@ -267,7 +307,9 @@ impl Mysql {
         let who = greeting.map_or_else(|| "the server".to_owned(), Greeting::product);
         match failure {
             Failure::Io(err) => Verdict::unreachable(describe_io(&err)),
-            Failure::Protocol(what) => Verdict::unreachable(format!("the answer is not MySQL's protocol: {what}")),
+            Failure::Protocol(what) => {
+                Verdict::unreachable(format!("the answer is not MySQL's protocol: {what}"))
+            }
             Failure::Refused(why) => Verdict::unhealthy(why),
             Failure::Server(err) | Failure::Unanswerable { answer: err, .. }
                 if ping && !session::is_shutdown(&err) =>
@@ -275,7 +317,9 @@ impl Mysql {
                 Verdict::healthy(format!("alive: {who} answered {err}"))
             }
             Failure::Server(err) => Verdict::unhealthy(err.to_string()),
-            Failure::Unanswerable { why, answer } => Verdict::unhealthy(format!("{why} (the server answered {answer})")),
+            Failure::Unanswerable { why, answer } => {
+                Verdict::unhealthy(format!("{why} (the server answered {answer})"))
+            }
         }
     }
 }
@@ -296,7 +340,8 @@ fn mode_name(mode: SslMode) -> &'static str {
 fn bounded_query(conn: &mut Conn<Stream>, greeting: &Greeting, sql: &str) -> Result<Vec<Table>, Failure> {
     let left = conn.time_left().max(Duration::from_millis(1));
     if greeting.is_mariadb() {
-        let bounded = format!("SET STATEMENT max_statement_time={:.3} FOR {sql}", left.as_secs_f64().max(0.001));
+        let bounded =
+            format!("SET STATEMENT max_statement_time={:.3} FOR {sql}", left.as_secs_f64().max(0.001));
         return session::query(conn, &bounded, 0);
     }
     match session::query(conn, &format!("SET SESSION max_execution_time={}", left.as_millis().max(1)), 0) {
@@ -309,7 +354,12 @@ fn bounded_query(conn: &mut Conn<Stream>, greeting: &Greeting, sql: &str) -> Res
 
 /// `--expect-role`: primary means writable (`read_only` off, and `super_read_only` on MySQL);
 /// replica means a replication connection whose I/O and SQL threads both run.
-fn role(conn: &mut Conn<Stream>, greeting: &Greeting, expected: Role, seen: String) -> Result<String, Failure> {
+fn role(
+    conn: &mut Conn<Stream>,
+    greeting: &Greeting,
+    expected: Role,
+    seen: String,
+) -> Result<String, Failure> {
     let unhealthy = |why: String| Failure::Refused(format!("{seen}, but {why}"));
     match expected {
         Role::Primary => {

@@ -404,7 +404,10 @@ pub enum AuthReply<'a> {
     Ok,
     Err(ServerError),
     /// "Protocol::AuthSwitchRequest": another plugin, with its own data.
-    Switch { plugin: String, data: &'a [u8] },
+    Switch {
+        plugin: String,
+        data: &'a [u8],
+    },
     /// "Protocol::AuthMoreData": the plugin's own next step.
     More(&'a [u8]),
 }

@@ -81,7 +81,8 @@ pub fn login<T: Transport>(
     secure: bool,
 ) -> Result<(), Failure> {
     // A default plugin probe does not know: answer as native and let the server switch.
-    let mut plugin = Plugin::named(&greeting.plugin).filter(|p| *p != Plugin::Ed25519).unwrap_or(Plugin::Native);
+    let mut plugin =
+        Plugin::named(&greeting.plugin).filter(|p| *p != Plugin::Ed25519).unwrap_or(Plugin::Native);
     let mut known = true;
     let mut why_not: Option<String> = None;
     let answer = match auth::first_answer(plugin, who.password, &greeting.nonce, secure) {
@@ -135,7 +136,9 @@ pub fn login<T: Transport>(
                 // page_caching_sha2_authentication_exchanges.html): 0x03, the server's cache
                 // knew the password and an OK follows; 0x04, it wants the password itself.
                 (Plugin::CachingSha2, [auth::FAST_AUTH_OK]) => {}
-                (Plugin::CachingSha2, [auth::FULL_AUTH]) if secure => conn.write(&auth::cleartext(who.password))?,
+                (Plugin::CachingSha2, [auth::FULL_AUTH]) if secure => {
+                    conn.write(&auth::cleartext(who.password))?
+                }
                 (Plugin::CachingSha2, [auth::FULL_AUTH]) => {
                     // The alternative, RSA-encrypting it with the server's public key, is not
                     // implemented: ring has no RSA encryption. An empty password ends the
@@ -219,7 +222,9 @@ pub fn query<T: Transport>(conn: &mut Conn<T>, sql: &str, keep: usize) -> Result
         let status = match payload.first() {
             Some(0x00) => packet::ok_status(&payload)?,
             Some(0xff) => return Err(Failure::Server(packet::parse_err(&payload)?)),
-            Some(0xfb) => return Err(Failure::Protocol("a LOCAL INFILE request probe never asked for".to_owned())),
+            Some(0xfb) => {
+                return Err(Failure::Protocol("a LOCAL INFILE request probe never asked for".to_owned()));
+            }
             _ => {
                 let count = Reader::new(&payload).lenenc()?.unwrap_or(0);
                 if count == 0 || count > MAX_COLUMNS {
@@ -314,7 +319,10 @@ pub mod mock {
     }
 
     pub fn conn(server: Vec<u8>) -> Conn<Mock> {
-        Conn::new(Mock { input: Cursor::new(server), output: Vec::new() }, Box::new(|| Duration::from_secs(1)))
+        Conn::new(
+            Mock { input: Cursor::new(server), output: Vec::new() },
+            Box::new(|| Duration::from_secs(1)),
+        )
     }
 
     /// `payloads` framed with sequence ids from `first`.
@@ -350,7 +358,8 @@ mod tests {
         }
     }
 
-    const WHO: Credentials<'static> = Credentials { user: "app", password: b"secret", database: Some("shop") };
+    const WHO: Credentials<'static> =
+        Credentials { user: "app", password: b"secret", database: Some("shop") };
     const OK: &[u8] = &[0, 0, 0, 2, 0, 0, 0];
 
     /// The exchanges of "caching_sha2_password information" (MySQL's protocol docs).
@@ -369,7 +378,10 @@ mod tests {
         let mut plain = conn(framed(&[(2, &[1, 4]), (4, denied)]));
         plain.seq = 1;
         let err = login(&mut plain, &greeting("caching_sha2_password"), u32::MAX, &WHO, false).unwrap_err();
-        assert!(matches!(&err, Failure::Unanswerable { why, answer } if why.contains("use ssl-mode=REQUIRED") && answer.code == 1045), "{err:?}");
+        assert!(
+            matches!(&err, Failure::Unanswerable { why, answer } if why.contains("use ssl-mode=REQUIRED") && answer.code == 1045),
+            "{err:?}"
+        );
         assert!(plain.stream.output.ends_with(&[1, 0, 0, 3, 0]), "an empty password, not the real one");
     }
 

@@ -18,10 +18,16 @@ pub const DEFAULT_PORT: u16 = 3306;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Address {
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
     /// A unix socket; `localhost` when the target said localhost (or nothing), so a message can
     /// say why a socket was used.
-    Unix { path: PathBuf, localhost: bool },
+    Unix {
+        path: PathBuf,
+        localhost: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,17 +138,25 @@ pub fn settings(text: &str, defaults: &Defaults<'_>) -> Result<Settings, String>
     };
     let port = match port {
         Some(port) => port,
-        None => var("MYSQL_TCP_PORT").map(|p| parse_port(&p).map_err(|e| format!("MYSQL_TCP_PORT: {e}"))).transpose()?.unwrap_or(DEFAULT_PORT),
+        None => var("MYSQL_TCP_PORT")
+            .map(|p| parse_port(&p).map_err(|e| format!("MYSQL_TCP_PORT: {e}")))
+            .transpose()?
+            .unwrap_or(DEFAULT_PORT),
     };
-    let default_socket = || var("MYSQL_UNIX_PORT").map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from);
+    let default_socket =
+        || var("MYSQL_UNIX_PORT").map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from);
     let address = match (host, params.socket) {
-        (Some(host), _) if host.starts_with('/') => Address::Unix { path: PathBuf::from(host), localhost: false },
+        (Some(host), _) if host.starts_with('/') => {
+            Address::Unix { path: PathBuf::from(host), localhost: false }
+        }
         (None, Some(path)) => Address::Unix { path, localhost: false },
         (Some(host), Some(path)) if host == "localhost" => Address::Unix { path, localhost: false },
         (Some(host), Some(_)) => {
             return Err(format!("socket= goes with localhost or no host, not with '{host}'"));
         }
-        (Some(host), None) if host == "localhost" => Address::Unix { path: default_socket(), localhost: true },
+        (Some(host), None) if host == "localhost" => {
+            Address::Unix { path: default_socket(), localhost: true }
+        }
         (None, None) => Address::Unix { path: default_socket(), localhost: true },
         (Some(host), None) => Address::Tcp { host, port },
     };
@@ -157,7 +171,7 @@ pub fn settings(text: &str, defaults: &Defaults<'_>) -> Result<Settings, String>
     let password = url_password
         .map(Secret::new)
         .or_else(|| defaults.password_file.cloned())
-        .or_else(|| var("MYSQL_PWD").map(Secret::new));
+        .or_else(|| (defaults.var)("MYSQL_PWD").map(Secret::new));
     let database = (!database.is_empty()).then_some(database);
     if params.ssl_cert.is_some() != params.ssl_key.is_some() {
         return Err("ssl-cert and ssl-key go together".to_owned());
@@ -300,8 +314,9 @@ mod tests {
     fn passwords_come_from_the_url_the_file_or_mysql_pwd() {
         let file = Secret::new("from-file");
         let var = |name: &str| (name == "MYSQL_PWD").then(|| "from-env".to_owned());
-        let with_file =
-            |text: &str| settings(text, &Defaults { var: &var, os_user: &|| None, password_file: Some(&file) });
+        let with_file = |text: &str| {
+            settings(text, &Defaults { var: &var, os_user: &|| None, password_file: Some(&file) })
+        };
         assert_eq!(with_file("mysql://u:url@h").unwrap().password.unwrap().expose(), "url");
         assert_eq!(with_file("mysql://u@h").unwrap().password.unwrap().expose(), "from-file");
         assert_eq!(read("mysql://u@h", &[("MYSQL_PWD", "e")]).unwrap().password.unwrap().expose(), "e");

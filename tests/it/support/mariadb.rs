@@ -54,27 +54,36 @@ impl Mariadb {
         let socket = dir.path().join("mysqld.sock");
         let log = dir.path().join("error.log");
         let bind = options.bind.unwrap_or("127.0.0.1");
-        let server = process::start_stopped_by("mariadbd", &log, "ready for connections", libc::SIGTERM, |port| {
-            let mut command = Command::new(mariadbd());
-            command.arg("--no-defaults").arg(format!("--datadir={}", data.display()));
-            command.arg(format!("--socket={}", socket.display()));
-            command.arg(format!("--port={port}")).arg(format!("--bind-address={bind}"));
-            command.arg(format!("--log-error={}", log.display()));
-            command.arg(format!("--pid-file={}", dir.path().join("mysqld.pid").display()));
-            command.args(["--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M", "--log-warnings=2"]);
-            command.args(["--skip-innodb-doublewrite", "--innodb-flush-log-at-trx-commit=0", "--max-allowed-packet=4M"]);
-            if is_root() {
-                command.arg("--user=root");
-            }
-            if let Some((pair, ca)) = options.tls {
-                command.arg(format!("--ssl-cert={}", pair.cert.display()));
-                command.arg(format!("--ssl-key={}", pair.key.display()));
-                command.arg(format!("--ssl-ca={}", ca.display()));
-            }
-            command.args(options.args);
-            command.stdout(Stdio::null()).stderr(Stdio::null());
-            command
-        });
+        let server =
+            process::start_stopped_by("mariadbd", &log, "ready for connections", libc::SIGTERM, |port| {
+                let mut command = Command::new(mariadbd());
+                command.arg("--no-defaults").arg(format!("--datadir={}", data.display()));
+                command.arg(format!("--socket={}", socket.display()));
+                command.arg(format!("--port={port}")).arg(format!("--bind-address={bind}"));
+                command.arg(format!("--log-error={}", log.display()));
+                command.arg(format!("--pid-file={}", dir.path().join("mysqld.pid").display()));
+                command.args([
+                    "--innodb-log-file-size=4M",
+                    "--innodb-buffer-pool-size=16M",
+                    "--log-warnings=2",
+                ]);
+                command.args([
+                    "--skip-innodb-doublewrite",
+                    "--innodb-flush-log-at-trx-commit=0",
+                    "--max-allowed-packet=4M",
+                ]);
+                if is_root() {
+                    command.arg("--user=root");
+                }
+                if let Some((pair, ca)) = options.tls {
+                    command.arg(format!("--ssl-cert={}", pair.cert.display()));
+                    command.arg(format!("--ssl-key={}", pair.key.display()));
+                    command.arg(format!("--ssl-ca={}", ca.display()));
+                }
+                command.args(options.args);
+                command.stdout(Stdio::null()).stderr(Stdio::null());
+                command
+            });
         let mariadb = Mariadb { server, dir, socket };
         // Not in the binary log, so that a replica copied from the same template does not
         // replay it.
@@ -95,7 +104,8 @@ impl Mariadb {
         let status = self.sql("SHOW MASTER STATUS");
         let mut fields = status.split('\t');
         let (file, position) = (fields.next().expect("binlog file"), fields.next().expect("binlog position"));
-        let replica = Mariadb::with(Options { args: &["--server-id=2", "--read-only"], ..Options::default() });
+        let replica =
+            Mariadb::with(Options { args: &["--server-id=2", "--read-only"], ..Options::default() });
         replica.sql(&format!(
             "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='repl',
              MASTER_PASSWORD='repl-pw', MASTER_LOG_FILE='{file}', MASTER_LOG_POS={position},
@@ -112,7 +122,10 @@ impl Mariadb {
         loop {
             let status = self.client(&["-E"], "SHOW SLAVE STATUS");
             let field = |name: &str| {
-                status.lines().find_map(|line| line.trim().strip_prefix(name)?.strip_prefix(": ")).unwrap_or("")
+                status
+                    .lines()
+                    .find_map(|line| line.trim().strip_prefix(name)?.strip_prefix(": "))
+                    .unwrap_or("")
             };
             if done(field("Slave_IO_Running"), field("Slave_SQL_Running")) {
                 return;
@@ -196,8 +209,13 @@ fn template() -> PathBuf {
     if is_root() {
         install.arg("--user=root");
     }
-    let output = install.output().unwrap_or_else(|err| panic!("cannot run mariadb-install-db: {err}; {INSTALL_HINT}"));
-    assert!(output.status.success(), "mariadb-install-db failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let output =
+        install.output().unwrap_or_else(|err| panic!("cannot run mariadb-install-db: {err}; {INSTALL_HINT}"));
+    assert!(
+        output.status.success(),
+        "mariadb-install-db failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // Another test process may have got there first; either template will do.
     if fs::rename(&data, &template).is_err() {
         assert!(template.join("mysql").exists(), "no MariaDB template at {}", template.display());
@@ -230,21 +248,50 @@ impl Netns {
         let (third, fourth) = (pid % 250, (n % 60) * 4);
         let host_ip = format!("10.213.{third}.{}", fourth + 1);
         let inner_ip = format!("10.213.{third}.{}", fourth + 2);
-        let netns = Netns { name: name.clone(), link: link.clone(), host_ip: host_ip.clone(), inner_ip: inner_ip.clone() };
+        let netns = Netns {
+            name: name.clone(),
+            link: link.clone(),
+            host_ip: host_ip.clone(),
+            inner_ip: inner_ip.clone(),
+        };
         let peer = format!("{link}p");
         let steps: Vec<Vec<String>> = vec![
             vec!["netns".into(), "add".into(), name.clone()],
-            vec!["link".into(), "add".into(), link.clone(), "type".into(), "veth".into(), "peer".into(), "name".into(), peer.clone(), "netns".into(), name.clone()],
+            vec![
+                "link".into(),
+                "add".into(),
+                link.clone(),
+                "type".into(),
+                "veth".into(),
+                "peer".into(),
+                "name".into(),
+                peer.clone(),
+                "netns".into(),
+                name.clone(),
+            ],
             vec!["addr".into(), "add".into(), format!("{host_ip}/30"), "dev".into(), link.clone()],
             vec!["link".into(), "set".into(), link.clone(), "up".into()],
-            vec!["-n".into(), name.clone(), "addr".into(), "add".into(), format!("{inner_ip}/30"), "dev".into(), peer.clone()],
+            vec![
+                "-n".into(),
+                name.clone(),
+                "addr".into(),
+                "add".into(),
+                format!("{inner_ip}/30"),
+                "dev".into(),
+                peer.clone(),
+            ],
             vec!["-n".into(), name.clone(), "link".into(), "set".into(), peer, "up".into()],
             vec!["-n".into(), name.clone(), "link".into(), "set".into(), "lo".into(), "up".into()],
         ];
         for step in steps {
-            let output = Command::new("ip").args(&step).output().map_err(|err| format!("cannot run ip: {err}"))?;
+            let output =
+                Command::new("ip").args(&step).output().map_err(|err| format!("cannot run ip: {err}"))?;
             if !output.status.success() {
-                return Err(format!("ip {}: {}", step.join(" "), String::from_utf8_lossy(&output.stderr).trim()));
+                return Err(format!(
+                    "ip {}: {}",
+                    step.join(" "),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ));
             }
         }
         // The pair carries traffic once both ends are up (IPv4 has no duplicate address wait).
