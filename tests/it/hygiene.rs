@@ -10,6 +10,7 @@ use std::{
 use crate::support::{
     Run,
     http::{respond, serve},
+    mariadb::Mariadb,
     postgres::{APP_PASSWORD, APP_USER, Postgres},
     probe,
     redis::Redis,
@@ -132,6 +133,17 @@ fn no_password_is_ever_printed() {
     }
     audit(&[s("postgres"), format!("host=db password={SECRET} sslmode=bogus")], &[]);
     audit(&[s("postgres"), format!("password='{SECRET}")], &[]);
+    // MySQL: URL, MYSQL_PWD and --password-file, the secret a wrong password; unreachable,
+    // silent, malformed.
+    let my = Mariadb::start();
+    let my_port = my.port();
+    audit(&[s("mysql"), format!("mysql://app:{SECRET}@127.0.0.1:{my_port}/shop")], &[]);
+    audit(&[s("mysql"), format!("mysql://app@127.0.0.1:{my_port}/shop")], &[("MYSQL_PWD", SECRET)]);
+    audit(&[s("mysql"), s("--password-file"), file.clone(), format!("mariadb://edd@127.0.0.1:{my_port}")], &[]);
+    for host in [refusing.addr, silent.addr] {
+        audit(&[s("mysql"), s("-t"), s("300ms"), format!("mysql://app:{SECRET}@{host}/shop")], &[]);
+    }
+    audit(&[s("mysql"), format!("mysql://app:{SECRET}@db:0/shop?ssl-mode=bogus")], &[]);
     // The right password still works, and is still not shown.
     let ok = run(["postgres", "-v", "--json", &pg.app_url()]);
     assert!(ok.code(0).stdout.contains(r#""ok":true"#) && !ok.stdout.contains(APP_PASSWORD), "{ok}");
