@@ -7,7 +7,7 @@ use crate::support::{probe, run, sockets};
 fn help_and_version_succeed() {
     let help = run(["--help"]);
     help.code(0);
-    for check in ["tcp", "http", "postgres", "redis", "amqp"] {
+    for check in ["tcp", "http", "postgres", "redis", "amqp", "mysql"] {
         assert!(help.stdout.contains(check), "{help}");
         let check_help = run([check, "--help"]);
         check_help.code(0);
@@ -88,7 +88,7 @@ fn completions_for_bash_zsh_and_fish() {
             "{shell}: {}",
             &result.stdout[..200.min(result.stdout.len())]
         );
-        for check in ["tcp", "http", "postgres", "redis", "amqp"] {
+        for check in ["tcp", "http", "postgres", "redis", "amqp", "mysql"] {
             assert!(result.stdout.contains(check), "{shell} completes {check}");
         }
     }

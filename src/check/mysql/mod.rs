@@ -40,40 +40,39 @@ use crate::{
     trace::Trace,
 };
 
-/// Healthy when MySQL or MariaDB accepts a login (and the query runs).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// mysql://[user[:password]@]host[:port][/database][?ssl-mode=…&ssl-ca=…], mariadb:// alike.
     /// localhost means the unix socket (/run/mysqld/mysqld.sock), as for the mysql client; a
     /// socket path as %2F-encoded host or ?socket=. With none: MYSQL_HOST, else localhost.
     #[arg(value_name = "URL")]
-    pub targets: Vec<String>,
+    targets: Vec<String>,
 
     /// Run this SQL after logging in; an SQL error is unhealthy. The server stops it at the
     /// deadline (MariaDB max_statement_time, MySQL max_execution_time for SELECTs).
     #[arg(long, value_name = "SQL", conflicts_with = "ping")]
-    pub query: Option<String>,
+    query: Option<String>,
 
     /// Healthy only on a server in this role: primary (writable: read_only and
     /// super_read_only off) or replica (replication running).
     #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "ping")]
-    pub expect_role: Option<Role>,
+    expect_role: Option<Role>,
 
     /// mysqladmin ping's check: alive when the server greets and answers a login attempt with
     /// anything but shutdown. Needs no credentials; uses them when given.
     #[arg(long)]
-    pub ping: bool,
+    ping: bool,
 
     /// Read the password from FILE (a trailing newline is ignored); MYSQL_PWD also works.
     #[arg(long, value_name = "FILE")]
-    pub password_file: Option<PathBuf>,
+    password_file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub tls: TlsArgs,
+    tls: TlsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Role {
+enum Role {
     Primary,
     Replica,
 }
