@@ -104,6 +104,11 @@ fn server_errors_are_unhealthy_and_quoted_with_their_numbers() {
     // REQUIRED against a server without TLS: refused before the password goes anywhere.
     let required = run(["mysql", &format!("{}?ssl-mode=REQUIRED", db.app_url())]);
     required.says(1, "ssl-mode=REQUIRED but the server (MariaDB 10");
+    // The handshake was completed all the same (without the password): no aborted connection.
+    thread::sleep(Duration::from_millis(100));
+    let log = db.log_text();
+    assert!(!log.contains("Aborted"), "{log}");
+    assert!(log.contains("Access denied for user 'app'@'localhost' (using password: NO)"), "{log}");
 }
 
 #[test]

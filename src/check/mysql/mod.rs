@@ -206,7 +206,14 @@ impl Mysql {
             // The mysql client does not encrypt socket connections unless told to.
             (SslMode::Preferred, Some(_)) => offered && !on_socket,
             (_, Some(_)) if !offered => {
-                // Dropping the connection here is what the mysql client does too.
+                // The mysql client drops the connection here, which the server counts towards
+                // max_connect_errors. Probe completes the handshake instead, without TLS and
+                // without the password, and quits if that got in.
+                let capabilities = packet::client_capabilities(greeting.capabilities, false, false);
+                let without = Credentials { user: &s.user, password: b"", database: None };
+                if session::login(&mut conn, &greeting, capabilities, &without, false).is_ok() {
+                    session::quit(&mut conn);
+                }
                 return Verdict::unhealthy(format!(
                     "ssl-mode={} but the server ({}) does not offer TLS",
                     mode_name(s.ssl_mode),
