@@ -139,7 +139,10 @@ fn no_password_is_ever_printed() {
     let my_port = my.port();
     audit(&[s("mysql"), format!("mysql://app:{SECRET}@127.0.0.1:{my_port}/shop")], &[]);
     audit(&[s("mysql"), format!("mysql://app@127.0.0.1:{my_port}/shop")], &[("MYSQL_PWD", SECRET)]);
-    audit(&[s("mysql"), s("--password-file"), file.clone(), format!("mariadb://edd@127.0.0.1:{my_port}")], &[]);
+    audit(
+        &[s("mysql"), s("--password-file"), file.clone(), format!("mariadb://edd@127.0.0.1:{my_port}")],
+        &[],
+    );
     for host in [refusing.addr, silent.addr] {
         audit(&[s("mysql"), s("-t"), s("300ms"), format!("mysql://app:{SECRET}@{host}/shop")], &[]);
     }

@@ -209,7 +209,10 @@ fn max_connections_exhausted() {
     // --ping: alive, whatever the refusal. (MariaDB checks the password before the count, so
     // a ping without credentials meets 1045 instead.)
     let ping = run(["mysql", "--ping", &db.app_url()]);
-    assert!(ping.says(0, "alive: MariaDB 10").contains("answered 1040 (08004) Too many connections"), "{ping}");
+    assert!(
+        ping.says(0, "alive: MariaDB 10").contains("answered 1040 (08004) Too many connections"),
+        "{ping}"
+    );
     for holder in &mut holders {
         let _ = holder.kill();
         let _ = holder.wait();
@@ -388,22 +391,49 @@ fn what_each_mode_leaves_in_the_error_log() {
     assert_eq!(table[5].2, 100, "mariadb-admin ping logs the same: {table:?}");
 }
 
+/// hostile.rs's fault matrix, for mysql: each fault ends unreachable within the deadline,
+/// naming the fault.
 #[test]
 fn hostile_peers_are_unreachable_within_the_deadline() {
-    let limit = Duration::from_millis(500) + MARGIN;
+    let verdict = |target: String, expected: &str| {
+        let result = run(["mysql", "-t", "500ms", &target]);
+        let line = result.code(2).within(Duration::from_millis(500) + MARGIN).stderr_line().to_owned();
+        assert!(line.contains(expected), "expected {expected:?} in {line:?}");
+    };
     let silent = sockets::scripted(Script::Silent);
-    run(["mysql", "-t", "500ms", &format!("mysql://{silent}")])
-        .within(limit)
-        .says(2, "timed out after 500ms during greeting");
+    verdict(format!("mysql://{silent}"), ": unreachable: timed out after 500ms during greeting (");
     let http = sockets::answering(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-    run(["mysql", "-t", "500ms", &format!("mysql://{http}")]).within(limit).says(2, "not MySQL's protocol");
+    verdict(format!("mysql://{http}"), ": unreachable: the answer is not MySQL's protocol: ");
+    verdict(
+        format!("mysql://{http}?ssl-mode=REQUIRED"),
+        ": unreachable: the answer is not MySQL's protocol: ",
+    );
+    let garbage = sockets::scripted(Script::Say(b"\x00\x01\x02\xffSSH-2.0-OpenSSH_9.2 garbage\r\n\r\n"));
+    verdict(format!("mysql://{garbage}"), "not MySQL's protocol: a packet out of sequence");
     // A header claiming the largest packet: refused at once, not read.
     let huge = sockets::answering(b"\xff\xff\xff\x00\x0a");
-    run(["mysql", "-t", "500ms", &format!("mysql://{huge}")])
-        .within(limit)
-        .says(2, "not MySQL's protocol: a packet larger than 1024 KiB");
+    verdict(format!("mysql://{huge}"), "not MySQL's protocol: a packet larger than 1024 KiB");
+    // A greeting cut short, then silence; the same trickled a byte at a time.
+    let half = sockets::scripted(Script::Say(b"\x4a\x00\x00\x00\x0a5.5.5-10.11"));
+    verdict(format!("mysql://{half}"), ": unreachable: timed out after 500ms during greeting (");
+    let trickle = sockets::scripted(Script::Trickle(
+        b"\x4a\x00\x00\x00\x0a5.5.5-10.11.6-MariaDB",
+        Duration::from_millis(100),
+    ));
+    verdict(format!("mysql://{trickle}"), ": unreachable: timed out after 500ms during greeting (");
+    let reset = sockets::scripted(Script::Reset);
+    verdict(format!("mysql://{reset}"), ": unreachable: connection reset by peer (");
+    // A TLS server waits for a ClientHello, as a MySQL client waits for the greeting.
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["127.0.0.1"]);
+    let tls = crate::support::http::serve_tls(crate::support::certs::server_config(&pair, None), |_, out| {
+        crate::support::http::respond(out, "200 OK", &[], "ok")
+    });
+    verdict(format!("mysql://{}", tls.addr), ": unreachable: timed out after 500ms during greeting (");
+    let hole = sockets::black_hole();
+    verdict(format!("mysql://{}", hole.addr), ": unreachable: timed out after 500ms during connect (");
     let refused = sockets::refusing();
-    run(["mysql", &format!("mysql://{}", refused.addr)]).says(2, "connection refused");
+    verdict(format!("mysql://{}", refused.addr), ": unreachable: connection refused (");
 }
 
 #[test]
