@@ -452,13 +452,14 @@ fn usage_errors_say_what_is_wrong_in_one_line() {
 /// The greeting of MySQL 8.0 with caching_sha2_password as its default plugin (the layout of
 /// "Protocol::HandshakeV10"; capabilities as MySQL 8.0.36 sends them, less SSL when `tls` is
 /// false).
-fn mysql8_greeting(nonce: &[u8; 20]) -> Vec<u8> {
+fn mysql8_greeting(nonce: &[u8; 20], tls: bool) -> Vec<u8> {
     let mut g = vec![10];
     g.extend_from_slice(b"8.0.36\0");
     g.extend_from_slice(&7u32.to_le_bytes());
     g.extend_from_slice(&nonce[..8]);
     g.push(0);
-    let capabilities: u32 = 0xdfff_f7ff; // everything MySQL 8 offers, without CLIENT_SSL
+    // Everything MySQL 8 offers; CLIENT_SSL (0x800) only when it has a certificate.
+    let capabilities: u32 = if tls { 0xdfff_ffff } else { 0xdfff_f7ff };
     g.extend_from_slice(&(capabilities as u16).to_le_bytes());
     g.push(255);
     g.extend_from_slice(&2u16.to_le_bytes());
@@ -505,33 +506,56 @@ const SHA2_PASSWORD: &str = "sha2-Secret-77";
 /// is not sent), then COM_PING and COM_QUIT. Returns what the client sent after 0x04.
 fn mysql8_session(stream: &mut (impl Read + Write), full: bool) -> Option<Vec<u8>> {
     let nonce = *b"0123456789abcdefghij";
-    send(stream, 0, &mysql8_greeting(&nonce));
+    send(stream, 0, &mysql8_greeting(&nonce, false));
+    mysql8_login(stream, &nonce, 1, full)
+}
+
+/// The same over TLS: the greeting offers it, the client's SSLRequest (sequence 1) starts the
+/// TLS handshake, and the login continues inside it from sequence 2.
+fn mysql8_tls_session(stream: TcpStream, config: std::sync::Arc<rustls::ServerConfig>) -> Option<Vec<u8>> {
+    let mut stream = stream;
+    let nonce = *b"0123456789abcdefghij";
+    send(&mut stream, 0, &mysql8_greeting(&nonce, true));
+    let (seq, request) = receive(&mut stream);
+    assert_eq!((seq, request.len()), (1, 32), "an SSLRequest");
+    assert_ne!(u32::from_le_bytes(request[..4].try_into().unwrap()) & 0x800, 0, "CLIENT_SSL");
+    let connection = rustls::ServerConnection::new(config).unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, stream);
+    mysql8_login(&mut tls, &nonce, 2, true)
+}
+
+fn mysql8_login(
+    stream: &mut (impl Read + Write),
+    nonce: &[u8; 20],
+    first: u8,
+    full: bool,
+) -> Option<Vec<u8>> {
     let (seq, response) = receive(stream);
-    assert_eq!(seq, 1);
-    let expected = sha2_scramble(SHA2_PASSWORD.as_bytes(), &nonce);
+    assert_eq!(seq, first);
+    let expected = sha2_scramble(SHA2_PASSWORD.as_bytes(), nonce);
     let after_user = response[32..].iter().position(|&b| b == 0).unwrap() + 33;
     assert_eq!(usize::from(response[after_user]), expected.len());
     assert_eq!(&response[after_user + 1..after_user + 33], expected.as_slice(), "the fast-path scramble");
     assert!(response.ends_with(b"caching_sha2_password\0"));
     let mut sent = None;
     if full {
-        send(stream, 2, &[1, 4]);
+        send(stream, first + 1, &[1, 4]);
         let (seq, password) = receive(stream);
-        assert_eq!(seq, 3);
+        assert_eq!(seq, first + 2);
         if password == [SHA2_PASSWORD.as_bytes(), &[0]].concat() {
-            send(stream, 4, OK);
+            send(stream, first + 3, OK);
         } else {
             send(
                 stream,
-                4,
+                first + 3,
                 b"\xff\x15\x04#28000Access denied for user 'app'@'10.0.0.9' (using password: YES)",
             );
             return Some(password);
         }
         sent = Some(password);
     } else {
-        send(stream, 2, &[1, 3]);
-        send(stream, 3, OK);
+        send(stream, first + 1, &[1, 3]);
+        send(stream, first + 2, OK);
     }
     let (seq, ping) = receive(stream);
     assert_eq!((seq, ping.as_slice()), (0, &[0x0e][..]), "COM_PING");
@@ -585,5 +609,28 @@ fn caching_sha2_password_full_path_only_where_the_password_is_safe() {
     let socket = path.to_str().unwrap().replace('/', "%2F");
     run(["mysql", &format!("mysql://app:{SHA2_PASSWORD}@{socket}/shop")])
         .says(0, "logged in as app to shop (MySQL 8.0.36)");
+    assert_eq!(server.join().unwrap(), Some([SHA2_PASSWORD.as_bytes(), &[0]].concat()));
+}
+
+#[test]
+fn caching_sha2_password_full_path_over_tls() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["127.0.0.1"]);
+    let config = crate::support::certs::server_config(&pair, None);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        mysql8_tls_session(stream, config)
+    });
+    let ca = pki.ca.to_str().unwrap();
+    let result = run([
+        "mysql",
+        "-v",
+        &format!("mysql://app:{SHA2_PASSWORD}@{addr}/shop?ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+    ]);
+    let line = result.says(0, "logged in as app to shop (MySQL 8.0.36)");
+    assert!(line.contains("tls "), "{line}");
+    result.hides(SHA2_PASSWORD);
     assert_eq!(server.join().unwrap(), Some([SHA2_PASSWORD.as_bytes(), &[0]].concat()));
 }
