@@ -101,6 +101,10 @@ fn server_errors_are_unhealthy_and_quoted_with_their_numbers() {
         rows.says(0, "logged in as app to shop (MariaDB 10").contains(", query returned 2 rows ("),
         "{rows}"
     );
+    // The forms people write, bounded by SET STATEMENT all the same.
+    for sql in ["SELECT 1;", "  show databases", "DO SLEEP(0)", "SELECT @@version -- trailing comment"] {
+        run(["mysql", &db.app_url(), "--query", sql]).says(0, ", query returned ");
+    }
     // REQUIRED against a server without TLS: refused before the password goes anywhere.
     let required = run(["mysql", &format!("{}?ssl-mode=REQUIRED", db.app_url())]);
     required.says(1, "ssl-mode=REQUIRED but the server (MariaDB 10");
