@@ -60,6 +60,10 @@ fn a_native_login_over_tcp_and_over_the_socket() {
         default.says(1, &format!("1045 (28000) Access denied for user '{os_user}'@'localhost'"));
     }
 
+    // --ping over the socket, with the default user and no password.
+    let nameless = probe().env("MYSQL_UNIX_PORT", db.socket_str()).args(["mysql", "--ping"]).run();
+    nameless.says(0, "alive: ");
+
     // localhost is the socket, as for the mysql client (the port is ignored), and a message
     // says so. MYSQL_UNIX_PORT points at nothing, so the machine's own server is never reached.
     let nothing = db.dir.path().join("nothing.sock");

@@ -87,7 +87,9 @@ impl Args {
             Mode::Login { query: self.query, expect_role: self.expect_role }
         });
         let var = |name: &str| env.var(name);
-        let os_user = || env.os_user();
+        // --ping needs no credentials, so not even a user name the system knows.
+        let ping = self.ping;
+        let os_user = || env.os_user().or_else(|| ping.then(|| "probe".to_owned()));
         let defaults = url::Defaults { var: &var, os_user: &os_user, password_file: password_file.as_ref() };
         let texts = if self.targets.is_empty() { vec![String::new()] } else { self.targets };
         texts
@@ -502,5 +504,58 @@ impl Transport for Stream {
             Stream::Plain(s) => s.set_timeout(timeout),
             Stream::Tls(s) => s.sock.set_timeout(timeout),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    /// An environment with no variables and no name for the user probe runs as.
+    struct Nameless;
+
+    impl Env for Nameless {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+
+        fn os_user(&self) -> Option<String> {
+            None
+        }
+    }
+
+    fn targets(argv: &[&str]) -> anyhow::Result<Vec<Target>> {
+        let argv = std::iter::once("mysql").chain(argv.iter().copied());
+        Command::try_parse_from(argv).expect("arguments").args.targets(&Nameless)
+    }
+
+    #[test]
+    fn ping_needs_no_user_name_but_a_login_does() {
+        assert_eq!(targets(&["--ping", "mysql://db"]).unwrap()[0].label, "mysql://db");
+        let err = targets(&["mysql://db"]).err().expect("a usage error").to_string();
+        assert!(err.contains("no user in the URL"), "{err}");
+        assert_eq!(targets(&["mysql://app@db"]).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn tls_files_are_read_before_any_connection() {
+        let err = targets(&["mysql://app@db?ssl-mode=VERIFY_CA&ssl-ca=/nonexistent/ca.pem"])
+            .err()
+            .expect("a usage error")
+            .to_string();
+        assert_eq!(
+            err,
+            "'mysql://app@db?ssl-mode=VERIFY_CA&ssl-ca=/nonexistent/ca.pem': cannot read ssl-ca /nonexistent/ca.pem: no such file or directory"
+        );
+        let secret = targets(&["mysql://app:hunter2@db:0"]).err().expect("a usage error").to_string();
+        assert!(!secret.contains("hunter2"), "{secret}");
     }
 }
