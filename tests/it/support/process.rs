@@ -48,7 +48,7 @@ impl Server {
 
     /// A process the test started itself, stopped as a server is when dropped.
     pub fn adopt(child: Child) -> Server {
-        Server { child, port: 0, log: PathBuf::new() }
+        Server { child, port: 0, log: PathBuf::new(), stop_signal: libc::SIGINT }
     }
 }
 
