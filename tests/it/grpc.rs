@@ -7,8 +7,9 @@ use std::{path::Path, time::Duration};
 
 use crate::support::{
     MARGIN,
-    certs::Pki,
-    grpc::{Grpc, Options},
+    certs::{Pki, server_config},
+    grpc::{DATA, GOAWAY, Grpc, Options, RST_STREAM, frame, h2_peer, headers},
+    http::{respond, serve_tls},
     probe, run,
     sockets::{self, Script},
 };
@@ -106,6 +107,22 @@ fn metadata_reaches_the_server_and_is_never_shown() {
 }
 
 #[test]
+fn metadata_from_a_mounted_file() {
+    let server =
+        Grpc::start(&Options { statuses: &[("", "SERVING")], token: Some(TOKEN), ..Options::default() });
+    let file = server.dir.path().join("metadata");
+    std::fs::write(&file, format!("authorization: Bearer {TOKEN}\n")).unwrap();
+    let header = format!("@{}", file.display());
+    let result = run(["grpc", "-v", "--json", "-H", &header, &server.addr()]);
+    assert!(result.code(0).stdout.contains(r#""message":"SERVING""#), "{result}");
+    result.hides(TOKEN);
+    std::fs::write(&file, format!("authorization Bearer {TOKEN}: x\n")).unwrap();
+    let result = run(["grpc", "-H", &header, &server.addr()]);
+    result.says(3, &format!("-H {header}, line 1: a metadata key is made of"));
+    result.hides(TOKEN);
+}
+
+#[test]
 fn a_malformed_header_is_a_usage_error_that_hides_the_value() {
     let server = Grpc::serving();
     for header in [
@@ -192,6 +209,16 @@ fn server_name_sets_the_name_to_verify() {
         Grpc::start(&Options { statuses: &[("", "SERVING")], tls: Some(&expired), ..Options::default() });
     run(["grpc", "--tls", "--cacert", ca, &format!("localhost:{}", old.port)])
         .says(2, ": unreachable: TLS: certificate has expired (");
+}
+
+#[test]
+fn a_tls_server_that_does_not_agree_to_http2() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost"]);
+    let server = serve_tls(server_config(&pair, None), |_, out| respond(out, "200 OK", &[], "ok"));
+    let target = format!("grpcs://localhost:{}", server.addr.port());
+    run(["grpc", "--cacert", pki.ca.to_str().unwrap(), &target])
+        .says(2, ": unreachable: TLS: the server did not agree to HTTP/2 (no ALPN h2) (");
 }
 
 #[test]
@@ -300,4 +327,84 @@ fn peers_that_do_not_speak_grpc() {
         format!("grpcs://{}", sockets::scripted(Script::Silent)),
         ": unreachable: timed out after 500ms during tls (",
     );
+}
+
+/// A gRPC answer's headers.
+const GRPC_HEADERS: [(&str, &str); 2] = [(":status", "200"), ("content-type", "application/grpc")];
+
+/// A HealthCheckResponse{status: SERVING} as a DATA frame.
+fn serving_message(end_stream: bool) -> Vec<u8> {
+    frame(DATA, u8::from(end_stream), 1, &[0, 0, 0, 0, 2, 0x08, 1])
+}
+
+#[test]
+fn the_client_ends_with_goaway_and_a_clean_close() {
+    let mut answer = headers(&GRPC_HEADERS, false);
+    answer.extend(serving_message(false));
+    answer.extend(headers(&[("grpc-status", "0")], true));
+    let (addr, seen) = h2_peer(answer);
+    run(["grpc", &addr.to_string()]).says(0, ": ok: SERVING (");
+    let seen = seen.recv_timeout(Duration::from_secs(5)).expect("the peer reports");
+    assert!(seen.clean_eof, "the client's socket was reset: {seen:?}");
+    let kinds: Vec<u8> = seen.frames.iter().map(|frame| frame.kind).collect();
+    assert!(!kinds.contains(&RST_STREAM), "the client reset the stream: {seen:?}");
+    let goaway = seen.frames.iter().find(|frame| frame.kind == GOAWAY).expect("a GOAWAY");
+    assert_eq!(goaway.payload[4..8], [0, 0, 0, 0], "GOAWAY with NO_ERROR: {seen:?}");
+}
+
+#[test]
+fn answers_that_are_http2_but_not_a_health_answer() {
+    let trailers_only = |fields: &[(&str, &str)]| {
+        let mut all = GRPC_HEADERS.to_vec();
+        all.extend_from_slice(fields);
+        headers(&all, true)
+    };
+    let with_message = |message: &[u8], trailers: &[(&str, &str)]| {
+        let mut answer = headers(&GRPC_HEADERS, false);
+        answer.extend(frame(DATA, 0, 1, message));
+        answer.extend(headers(trailers, true));
+        answer
+    };
+    let cases: Vec<(Vec<u8>, i32, &str)> = vec![
+        (
+            headers(&[(":status", "404"), ("content-type", "text/html")], true),
+            2,
+            ": unreachable: the answer is not gRPC (HTTP 404, content-type text/html) (",
+        ),
+        (
+            [headers(&GRPC_HEADERS, false), serving_message(true)].concat(),
+            2,
+            ": unreachable: the answer ended without a grpc-status (",
+        ),
+        (
+            trailers_only(&[("grpc-status", "14"), ("grpc-message", "backend%20down")]),
+            1,
+            r#": unhealthy: UNAVAILABLE "backend down" ("#,
+        ),
+        (trailers_only(&[("grpc-status", "7")]), 1, ": unhealthy: PERMISSION_DENIED ("),
+        (trailers_only(&[("grpc-status", "99")]), 1, ": unhealthy: grpc-status 99 ("),
+        (trailers_only(&[("grpc-status", "4")]), 2, ": unreachable: timed out after 500ms during rpc ("),
+        (
+            with_message(&[1, 0, 0, 0, 2, 0x08, 1], &[("grpc-status", "0")]),
+            2,
+            ": unreachable: the answer is compressed, though no compression was offered (",
+        ),
+        (
+            with_message(&[0, 0, 0, 0, 2, 0x0b, 1], &[("grpc-status", "0")]),
+            2,
+            ": unreachable: the answer is not a HealthCheckResponse (",
+        ),
+        (with_message(&[0, 0, 0, 0, 2, 0x08, 2], &[("grpc-status", "0")]), 1, ": unhealthy: NOT_SERVING ("),
+        (
+            frame(RST_STREAM, 0, 1, &[0, 0, 0, 7]),
+            2,
+            ": unreachable: the server reset the stream (REFUSED_STREAM) (",
+        ),
+    ];
+    for (answer, code, expected) in cases {
+        let (addr, _seen) = h2_peer(answer);
+        let result = run(["grpc", "-t", "500ms", &addr.to_string()]);
+        result.within(Duration::from_millis(500) + MARGIN);
+        result.says(code, expected);
+    }
 }

@@ -194,43 +194,55 @@ fn parse_target(text: &str) -> Result<(Address, Option<bool>), String> {
     Ok((Address::Tcp(target), scheme_tls))
 }
 
-/// The -H values as request metadata. A value may be a token, so no message quotes one.
+/// The -H values as request metadata; `@FILE` reads one 'key: value' a line from FILE (a mounted
+/// Secret), as curl's -H does. A value may be a token, so no message quotes one.
 fn metadata(headers: &[String]) -> anyhow::Result<HeaderMap> {
     let mut map = HeaderMap::new();
     for header in headers {
-        let Some((name, value)) = header.split_once(':') else {
-            bail!("-H: write metadata as 'key: value'");
+        let Some(path) = header.strip_prefix('@') else {
+            add_metadata(&mut map, header).map_err(|why| anyhow::anyhow!("-H: {why}"))?;
+            continue;
         };
-        let name = name.trim();
-        // gRPC's rule for keys; a text that breaks it may be a mistyped secret, so it is not quoted.
-        let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.');
-        let lower = name.to_ascii_lowercase();
-        let key = HeaderName::from_bytes(lower.as_bytes())
-            .ok()
-            .filter(|_| !lower.is_empty() && lower.chars().all(valid))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "-H: a metadata key is made of letters, digits, '-', '_' and '.'; write 'key: value'"
-                )
-            })?;
-        let reserved = matches!(
-            key.as_str(),
-            "content-type" | "te" | "host" | "connection" | "transfer-encoding" | "keep-alive" | "upgrade"
-        ) || key.as_str().starts_with("grpc-");
-        if reserved {
-            bail!("-H: '{name}' is set by probe itself");
-        }
-        let value = value.trim();
-        let value = HeaderValue::from_str(value)
-            .map_err(|_| anyhow::anyhow!("-H: the value of '{name}' has characters metadata cannot carry"))?;
-        // user-agent replaces probe's own (grpc-health-probe's -user-agent); other keys add up.
-        if key == http::header::USER_AGENT {
-            map.insert(key, value);
-        } else {
-            map.append(key, value);
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| anyhow::anyhow!("-H @{path}: cannot read it: {}", net::describe(&err)))?;
+        for (number, line) in text.lines().enumerate() {
+            if !line.trim().is_empty() {
+                add_metadata(&mut map, line)
+                    .map_err(|why| anyhow::anyhow!("-H @{path}, line {}: {why}", number + 1))?;
+            }
         }
     }
     Ok(map)
+}
+
+fn add_metadata(map: &mut HeaderMap, header: &str) -> Result<(), String> {
+    let Some((name, value)) = header.split_once(':') else {
+        return Err("write metadata as 'key: value'".to_owned());
+    };
+    let name = name.trim();
+    // gRPC's rule for keys; a text that breaks it may be a mistyped secret, so it is not quoted.
+    let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.');
+    let lower = name.to_ascii_lowercase();
+    let key = HeaderName::from_bytes(lower.as_bytes())
+        .ok()
+        .filter(|_| !lower.is_empty() && lower.chars().all(valid))
+        .ok_or("a metadata key is made of letters, digits, '-', '_' and '.'; write 'key: value'")?;
+    let reserved = matches!(
+        key.as_str(),
+        "content-type" | "te" | "host" | "connection" | "transfer-encoding" | "keep-alive" | "upgrade"
+    ) || key.as_str().starts_with("grpc-");
+    if reserved {
+        return Err(format!("'{name}' is set by probe itself"));
+    }
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|_| format!("the value of '{name}' has characters metadata cannot carry"))?;
+    // user-agent replaces probe's own (grpc-health-probe's -user-agent); other keys add up.
+    if key == http::header::USER_AGENT {
+        map.insert(key, value);
+    } else {
+        map.append(key, value);
+    }
+    Ok(())
 }
 
 /// What every target of a run asks.
@@ -315,6 +327,10 @@ impl Grpc {
         trace.enter("tls");
         let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
         match connector.connect(server_name.clone(), stream).await {
+            // gRPC clients (grpc-go since 1.67) insist that the server agrees to HTTP/2 by ALPN.
+            Ok(tls) if tls.get_ref().1.alpn_protocol() != Some(b"h2") => {
+                Verdict::unreachable("TLS: the server did not agree to HTTP/2 (no ALPN h2)")
+            }
             Ok(tls) => {
                 trace.enter("rpc");
                 self.call(tls, deadline, trace).await
@@ -837,6 +853,19 @@ mod tests {
             let err = metadata(&[header.to_owned()]).unwrap_err().to_string();
             assert!(err.contains(expected) && !err.contains("secret"), "{header}: {err}");
         }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("metadata");
+        std::fs::write(&file, "authorization: Bearer abc\r\n\nx-id: 3\n").unwrap();
+        let map = metadata(&[format!("@{}", file.display())]).unwrap();
+        assert_eq!(
+            (map["authorization"].to_str().unwrap(), map["x-id"].to_str().unwrap()),
+            ("Bearer abc", "3")
+        );
+        std::fs::write(&file, "x-id: 1\nauthorization Bearer secret: x\n").unwrap();
+        let err = metadata(&[format!("@{}", file.display())]).unwrap_err().to_string();
+        assert!(err.contains(", line 2: a metadata key") && !err.contains("secret"), "{err}");
+        let err = metadata(&["@/nonexistent/metadata".to_owned()]).unwrap_err().to_string();
+        assert_eq!(err, "-H @/nonexistent/metadata: cannot read it: no such file or directory");
     }
 
     #[test]
@@ -863,11 +892,11 @@ mod properties {
 
     proptest! {
         #[test]
-        fn any_target_or_header_parses_or_says_why_in_one_line(text in any::<String>()) {
+        fn any_target_or_header_parses_or_says_why_in_one_line(text in "[^@].*") {
             if let Err(why) = parse_target(&text) {
                 prop_assert!(!why.is_empty() && !why.contains('\n'));
             }
-            if let Err(why) = metadata(std::slice::from_ref(&text)) {
+            if let Err(why) = metadata(std::slice::from_ref(&text)).map_err(|why| why.to_string()) {
                 let why = why.to_string();
                 prop_assert!(!why.contains('\n'));
                 // The value (after the colon) is never part of the message.

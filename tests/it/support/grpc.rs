@@ -136,3 +136,106 @@ impl Drop for Grpc {
         let _ = self.child.wait();
     }
 }
+
+/// One HTTP/2 frame as seen on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub kind: u8,
+    pub flags: u8,
+    pub stream: u32,
+    pub payload: Vec<u8>,
+}
+
+pub const DATA: u8 = 0;
+pub const HEADERS: u8 = 1;
+pub const RST_STREAM: u8 = 3;
+pub const SETTINGS: u8 = 4;
+pub const GOAWAY: u8 = 7;
+pub const END_STREAM: u8 = 1;
+pub const END_HEADERS: u8 = 4;
+
+/// A frame's bytes.
+pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(payload.len()).expect("a short payload").to_be_bytes();
+    let mut bytes = vec![length[1], length[2], length[3], kind, flags];
+    bytes.extend_from_slice(&stream.to_be_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// A HEADERS frame on stream 1 holding `fields` as HPACK literals (no indexing, no Huffman).
+pub fn headers(fields: &[(&str, &str)], end_stream: bool) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in fields {
+        block.push(0);
+        for text in [name, value] {
+            block.push(u8::try_from(text.len()).expect("a short header"));
+            block.extend_from_slice(text.as_bytes());
+        }
+    }
+    frame(HEADERS, END_HEADERS | if end_stream { END_STREAM } else { 0 }, 1, &block)
+}
+
+/// What a scripted HTTP/2 peer saw from the client after it answered.
+#[derive(Debug)]
+pub struct Seen {
+    pub frames: Vec<Frame>,
+    /// The client closed with a FIN (read returned 0), not a reset.
+    pub clean_eof: bool,
+}
+
+/// An HTTP/2 server that reads the client's request (until its END_STREAM on stream 1), answers
+/// with its SETTINGS, a SETTINGS ack and `answer`, then reads until the client closes, and
+/// reports what the client sent after the request.
+pub fn h2_peer(answer: Vec<u8>) -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Seen>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (report, seen) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (answer, report) = (answer.clone(), report.clone());
+            thread::spawn(move || {
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut preface = [0u8; 24];
+                if stream.read_exact(&mut preface).is_err() {
+                    return;
+                }
+                let read_frame = |stream: &mut std::net::TcpStream| -> std::io::Result<Option<Frame>> {
+                    let mut head = [0u8; 9];
+                    match stream.read(&mut head[..1])? {
+                        0 => return Ok(None),
+                        _ => stream.read_exact(&mut head[1..])?,
+                    }
+                    let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+                    let mut payload = vec![0; length];
+                    stream.read_exact(&mut payload)?;
+                    let stream_id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+                    Ok(Some(Frame { kind: head[3], flags: head[4], stream: stream_id, payload }))
+                };
+                loop {
+                    match read_frame(&mut stream) {
+                        Ok(Some(frame)) if frame.stream == 1 && frame.flags & END_STREAM != 0 => break,
+                        Ok(Some(_)) => {}
+                        _ => return,
+                    }
+                }
+                let mut bytes = frame(SETTINGS, 0, 0, &[]);
+                bytes.extend(frame(SETTINGS, 1, 0, &[]));
+                bytes.extend(answer);
+                let _ = stream.write_all(&bytes);
+                let mut frames = Vec::new();
+                let clean_eof = loop {
+                    match read_frame(&mut stream) {
+                        Ok(Some(frame)) => frames.push(frame),
+                        Ok(None) => break true,
+                        Err(_) => break false,
+                    }
+                };
+                let _ = report.send(Seen { frames, clean_eof });
+            });
+        }
+    });
+    (addr, seen)
+}
