@@ -14,6 +14,8 @@ use std::{
 use serde_yaml_ng::Value;
 
 use crate::support::{
+    certs::Pki,
+    grpc::{Grpc, Options},
     http::{respond, serve},
     postgres::{APP_PASSWORD, APP_USER, Postgres},
     process,
@@ -86,12 +88,22 @@ fn seconds(text: &str) -> Duration {
     Duration::from_secs_f64(number.parse().unwrap_or_else(|_| panic!("a duration: {text}")))
 }
 
+const GRPC_TOKEN: &str = "example-grpc-token";
+
+/// The CA of the gRPC example's Secret and of its server's certificate.
+fn grpc_pki() -> &'static Pki {
+    static PKI: std::sync::OnceLock<Pki> = std::sync::OnceLock::new();
+    PKI.get_or_init(Pki::new)
+}
+
 /// Values the test gives the Secrets the manifests refer to.
 fn secret(name: &str, key: &str) -> String {
     match (name, key) {
         ("redis", "password") => REDIS_PASSWORD.to_owned(),
         ("orders-db", "username") => APP_USER.to_owned(),
         ("orders-db", "password") => APP_PASSWORD.to_owned(),
+        ("payments-tls", "ca.crt") => fs::read_to_string(&grpc_pki().ca).unwrap(),
+        ("payments-grpc-token", "metadata") => format!("authorization: Bearer {GRPC_TOKEN}\n"),
         other => panic!("no test value for the secret {other:?}"),
     }
 }
@@ -389,6 +401,14 @@ fn every_example_probe_passes_against_real_servers() {
     assert!(redis.cli(None, &["ping"]).contains("NOAUTH"), "the example's Redis has no password");
     let open_redis = Redis::start();
     let postgres = Postgres::start();
+    // The gRPC example's server: TLS for the name it expects, and a token on every call.
+    let grpc_cert = grpc_pki().issue("payments", &["payments.prod.svc"]);
+    let grpc = Grpc::start(&Options {
+        statuses: &[("", "SERVING"), ("payments.v1.Payments", "SERVING")],
+        token: Some(GRPC_TOKEN),
+        tls: Some(&grpc_cert),
+        ..Options::default()
+    });
 
     // The containers' own programs, and the files they write.
     let mut stand_ins = Vec::new();
@@ -412,11 +432,16 @@ fn every_example_probe_passes_against_real_servers() {
         ("127.0.0.1:5432", pg_at.clone()),
         ("postgres.db.svc.cluster.local:5432", pg_at.clone()),
         ("postgres:5432", pg_at),
+        ("127.0.0.1:8443", grpc.addr()),
     ]);
     let open_redis_at = format!("127.0.0.1:{}", open_redis.port());
     let rename = |case: &Case, text: &str| {
         if let Some(path) = in_volume(text, &case.mounts) {
             return path.display().to_string();
+        }
+        // `-H @FILE` (grpc) names a file too.
+        if let Some(path) = text.strip_prefix('@').and_then(|file| in_volume(file, &case.mounts)) {
+            return format!("@{}", path.display());
         }
         if let Some((flag, value)) = text.split_once('=').filter(|(flag, _)| flag.starts_with("--"))
             && let Some(path) = in_volume(value, &case.mounts)
