@@ -147,6 +147,8 @@ checks! {
     "postgres" => Postgres(postgres),
     /// Healthy when Redis answers PING with PONG.
     "redis" => Redis(redis),
+    /// Healthy when grpc.health.v1.Health/Check answers SERVING.
+    "grpc" => Grpc(grpc),
     /// Healthy when PATH exists (and, with --max-age, was modified recently): heartbeat files.
     "file" => File(file),
     /// Healthy when a process named NAME is running and is not a zombie (pgrep -x, from /proc).
@@ -162,6 +164,7 @@ checks! {
     feature = "http",
     feature = "postgres",
     feature = "redis",
+    feature = "grpc",
     feature = "file",
     feature = "process",
     feature = "amqp",

@@ -8,6 +8,7 @@
         feature = "http",
         feature = "postgres",
         feature = "redis",
+        feature = "grpc",
         feature = "file",
         feature = "process",
         feature = "amqp"

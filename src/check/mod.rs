@@ -7,6 +7,8 @@
 pub mod amqp;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "mysql")]

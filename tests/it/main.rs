@@ -5,6 +5,7 @@ mod cli;
 mod examples;
 mod exec;
 mod file;
+mod grpc;
 mod hostile;
 mod http;
 mod hygiene;

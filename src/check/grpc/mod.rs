@@ -27,9 +27,10 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use self::proto::ServingStatus;
-use super::{Check, Env, Target};
+use super::{Check, Target};
 use crate::{
     deadline::Deadline,
+    env::Env,
     net::{self, HostPort},
     outcome::Verdict,
     tls::{self, Tls, TlsArgs},
@@ -41,27 +42,27 @@ pub struct Args {
     /// host:port, [v6]:port, grpc://host:port, grpcs://host:port (TLS), unix:///path or
     /// unix:path. Several are checked at once.
     #[arg(value_name = "TARGET", required = true)]
-    pub targets: Vec<String>,
+    targets: Vec<String>,
 
     /// The service to ask about; empty (the default) asks about the server as a whole.
     #[arg(long, value_name = "NAME", default_value = "")]
-    pub service: String,
+    service: String,
 
     /// Speak TLS to host:port and unix targets (grpcs:// always does).
     #[arg(long = "tls")]
-    pub use_tls: bool,
+    use_tls: bool,
 
     /// The name to send as SNI and :authority and to expect in the certificate, instead of the
     /// target's host.
     #[arg(long, value_name = "NAME")]
-    pub server_name: Option<String>,
+    server_name: Option<String>,
 
     /// Request metadata, 'key: value'; repeatable (e.g. 'authorization: Bearer …'). Never printed.
     #[arg(short = 'H', long = "header", value_name = "KEY: VALUE")]
-    pub headers: Vec<String>,
+    headers: Vec<String>,
 
     #[command(flatten)]
-    pub tls: TlsArgs,
+    tls: TlsArgs,
 }
 
 /// The method every target is asked.
@@ -81,7 +82,7 @@ impl Args {
             .iter()
             .map(|text| {
                 let (address, scheme_tls) =
-                    parse_target(text).map_err(|why| anyhow::anyhow!("'{text}': {why}"))?;
+                    parse_target(text).map_err(|why| anyhow::anyhow!("'{}': {why}", text.escape_debug()))?;
                 Ok((text.clone(), address, scheme_tls))
             })
             .collect::<anyhow::Result<_>>()?;
@@ -106,9 +107,10 @@ impl Args {
         }
         let metadata = metadata(&self.headers)?;
         let tls_config = if any_tls {
-            let ssl_cert_file = env.var("SSL_CERT_FILE").map(PathBuf::from);
-            let tls = Tls::load(&self.tls, ssl_cert_file)?;
-            Some(Arc::new(tls.rustls_config(&[b"h2"])?))
+            let tls = Tls::load(&self.tls, env, true)?;
+            let mut config = tls.for_rustls()?;
+            config.alpn_protocols = vec![b"h2".to_vec()];
+            Some(Arc::new(config))
         } else {
             None
         };
@@ -158,6 +160,11 @@ enum Address {
 /// Reads a target; the second value is what its scheme says about TLS (none for host:port and
 /// unix sockets, where --tls decides).
 fn parse_target(text: &str) -> Result<(Address, Option<bool>), String> {
+    // A message quotes parts of the text: control characters are escaped to keep it one line.
+    read_target(text).map_err(|why| why.escape_debug().to_string().replace("\\'", "'"))
+}
+
+fn read_target(text: &str) -> Result<(Address, Option<bool>), String> {
     let lower = text.to_ascii_lowercase();
     if let Some(path) = lower.strip_prefix("unix://").map(|_| &text["unix://".len()..]) {
         if !path.starts_with('/') {

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each check's tests use a different part
 
 pub mod certs;
+pub mod grpc;
 pub mod http;
 pub mod mariadb;
 pub mod postgres;
