@@ -57,7 +57,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     server_name: Option<String>,
 
-    /// Request metadata, 'key: value'; repeatable (e.g. 'authorization: Bearer …'). Never printed.
+    /// Request metadata, 'key: value'; repeatable (e.g. 'authorization: Bearer …'). @FILE reads
+    /// one 'key: value' a line from FILE (a mounted Secret). Never printed.
     #[arg(short = 'H', long = "header", value_name = "KEY: VALUE")]
     headers: Vec<String>,
 
@@ -134,16 +135,19 @@ impl Args {
                 let tls = match (scheme_tls.unwrap_or(self.use_tls), &tls_config) {
                     (true, Some(config)) => {
                         let server_name = ServerName::try_from(name.clone()).map_err(|_| {
-                            anyhow::anyhow!("'{name}' is not a host name or IP address for TLS")
+                            anyhow::anyhow!(
+                                "'{}' is not a host name or IP address for TLS",
+                                name.escape_debug()
+                            )
                         })?;
                         Some((Arc::clone(config), server_name))
                     }
                     _ => None,
                 };
                 let scheme = if tls.is_some() { "https" } else { "http" };
-                let uri: Uri = format!("{scheme}://{authority}{PATH}")
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("'{authority}' cannot be a gRPC :authority"))?;
+                let uri: Uri = format!("{scheme}://{authority}{PATH}").parse().map_err(|_| {
+                    anyhow::anyhow!("'{}' cannot be a gRPC :authority", authority.escape_debug())
+                })?;
                 let check = Grpc { address, tls, uri, shared: Arc::clone(&shared) };
                 Ok(Target { label, check: Arc::new(check) })
             })
