@@ -154,7 +154,7 @@ fn the_request_carries_user_agent_and_the_time_left() {
     };
     assert_eq!(metadata(0, "user-agent"), [concat!("probe/", env!("CARGO_PKG_VERSION"))]);
     let left = calls[0]["time_remaining"].as_f64().expect("the server saw a grpc-timeout");
-    assert!(left > 1.0 && left <= 2.0, "grpc-timeout gave the server {left}s of a 2s deadline");
+    assert!(left > 0.5 && left <= 2.0, "grpc-timeout gave the server {left}s of a 2s deadline");
     assert_eq!(metadata(1, "user-agent"), ["kube-probe/1.31"]);
     assert_eq!(metadata(1, "x-team"), ["a", "b"]);
 }
@@ -258,6 +258,11 @@ fn the_connection_ends_with_goaway_and_no_reset() {
     let server =
         Grpc::start(&Options { statuses: &[("", "SERVING")], debug_log: true, ..Options::default() });
     run(["grpc", &server.addr()]).says(0, ": ok: SERVING (");
+    // The server logs the connection's end as it handles it; on a busy machine, a little later.
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while !server.log().contains("GOAWAY received") && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::thread::sleep(Duration::from_millis(200));
     let log = server.log();
     assert!(log.contains("GOAWAY received; Error code: 0"), "no GOAWAY in the server's log:\n{log}");
