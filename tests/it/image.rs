@@ -28,7 +28,7 @@ fn in_root(root: &Path, args: &[&str]) -> std::process::Output {
         command.args(["--user", "--map-root-user", "chroot"]);
     }
     command.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-    command.arg(root).arg("/probe").args(args).output().expect("chroot runs")
+    crate::support::output_of_copied(command.arg(root).arg("/probe").args(args))
 }
 
 #[test]

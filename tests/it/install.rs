@@ -15,7 +15,7 @@ use crate::support::{Run, probe, run, sockets};
 
 fn output_of(command: &mut Command) -> Run {
     let started = Instant::now();
-    let output = command.output().expect("runs");
+    let output = crate::support::output_of_copied(command);
     Run {
         code: output.status.code().expect("an exit code"),
         stdout: String::from_utf8(output.stdout).unwrap(),

@@ -217,13 +217,13 @@ fn without_proc_there_is_no_answer() {
         unshare.args(["--user", "--map-root-user", "chroot"]);
         unshare
     };
-    let output = command
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .arg(root.path())
-        .args(["/probe", "process", "init"])
-        .output()
-        .unwrap();
+    let output = crate::support::output_of_copied(
+        command
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg(root.path())
+            .args(["/probe", "process", "init"]),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(

@@ -140,3 +140,17 @@ where
 {
     probe().args(args).run()
 }
+
+/// Runs `command` and waits for it, once more if exec met "Text file busy": a binary a test has
+/// just copied may still be open for writing in a child another test thread forked meanwhile
+/// (until that child's own exec closes it), and exec refuses such a file with ETXTBSY.
+pub fn output_of_copied(command: &mut Command) -> std::process::Output {
+    for _ in 0..20 {
+        let output = command.output().expect("runs");
+        if !String::from_utf8_lossy(&output.stderr).contains("Text file busy") {
+            return output;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("exec kept meeting 'Text file busy': {command:?}");
+}
