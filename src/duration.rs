@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-const UNITS: [(&str, f64); 5] = [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("us", 1e-6)];
+// `µs` and `ns` because `setting` prints sub-millisecond durations as Rust does (found by fuzzing).
+const UNITS: [(&str, f64); 7] =
+    [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9)];
 
 /// Parses `250ms`, `2s`, `1.5s`, `1m30s`, `1h`, or a bare number of seconds (`3`, `0.5`).
 pub fn parse(text: &str) -> Result<Duration, String> {
@@ -137,6 +139,12 @@ mod properties {
             if let Err(why) = parse(&text) {
                 prop_assert!(why.contains("not a duration"));
             }
+        }
+
+        #[test]
+        fn a_sub_millisecond_setting_reads_back(micros in 1u64..1000) {
+            let duration = Duration::from_micros(micros);
+            prop_assert_eq!(parse(&setting(duration)), Ok(duration));
         }
 
         #[test]

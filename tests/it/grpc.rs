@@ -413,3 +413,15 @@ fn answers_that_are_http2_but_not_a_health_answer() {
         result.says(code, expected);
     }
 }
+
+#[test]
+fn a_password_typed_into_a_target_is_never_echoed() {
+    // A gRPC target has no place for credentials, but a pasted URL may carry some.
+    for (args, secret) in [
+        (&["grpc", "grpc://u:p4ss#word@127.0.0.1:1"][..], "p4ss"),
+        (&["grpc", "--tls", "grpc://u:hunter2@127.0.0.1:1"][..], "hunter2"),
+    ] {
+        let result = crate::support::run(args);
+        result.code(3).hides(secret);
+    }
+}

@@ -33,6 +33,7 @@ use crate::{
     env::Env,
     net::{self, HostPort},
     outcome::Verdict,
+    secret::{redact_unparsed, redact_url},
     tls::{self, Tls, TlsArgs},
     trace::Trace,
 };
@@ -82,15 +83,16 @@ impl Args {
             .targets
             .iter()
             .map(|text| {
-                let (address, scheme_tls) =
-                    parse_target(text).map_err(|why| anyhow::anyhow!("'{}': {why}", text.escape_debug()))?;
-                Ok((text.clone(), address, scheme_tls))
+                let (address, scheme_tls) = parse_target(text)
+                    .map_err(|why| anyhow::anyhow!("'{}': {why}", redact_unparsed(text)))?;
+                Ok((redact_url(text), address, scheme_tls))
             })
             .collect::<anyhow::Result<_>>()?;
         for (text, _, scheme_tls) in &parsed {
             if self.use_tls && *scheme_tls == Some(false) {
                 bail!(
-                    "'{text}': grpc:// is plain text, and --tls asks for TLS; write grpcs:// or drop --tls"
+                    "'{}': grpc:// is plain text, and --tls asks for TLS; write grpcs:// or drop --tls",
+                    redact_url(text)
                 );
             }
         }
