@@ -52,11 +52,15 @@ fn split_host_port(text: &str) -> Result<(&str, &str), String> {
     Ok((host, port))
 }
 
-/// A TCP port, 1 to 65535.
+/// A TCP port, 1 to 65535. The error quotes only a number: text where a port is read may be a
+/// password whose `@` is missing (`user:password` read as `host:port`).
 pub fn parse_port(text: &str) -> Result<u16, String> {
     match text.parse::<u16>() {
-        Ok(0) | Err(_) => Err(format!("'{text}' is not a port (1 to 65535)")),
-        Ok(port) => Ok(port),
+        Ok(port) if port > 0 => Ok(port),
+        _ if text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("'{text}' is not a port (1 to 65535)"))
+        }
+        _ => Err("the port is not a number from 1 to 65535".to_owned()),
     }
 }
 
@@ -196,7 +200,8 @@ mod tests {
             ("db:", "'' is not a port"),
             ("db:0", "'0' is not a port"),
             ("db:65536", "'65536' is not a port"),
-            ("db:http", "'http' is not a port"),
+            ("db:http", "the port is not a number"),
+            ("db:123456", "the port is not a number"),
             ("::1:5432", "in brackets"),
             ("[::1:5432", "closing ']'"),
             ("[::1]", "port is missing"),

@@ -89,7 +89,9 @@ fn userinfo_is_a_password(scheme: &str) -> bool {
 ///   carries a secret (`?password=`, `&token=`, `#access_token=`);
 /// - when an `@` comes after the authority while a password may come before it (an unencoded
 ///   `/`, `?` or `#` in a password, which some parsers take as part of it), everything from the
-///   `//` to the last `@` is shown as `***`, or all after `//` when that `@` may be in a query.
+///   `//` to the last `@` is shown as `***`, or all after `//` when that `@` may be in a query;
+/// - an authority without `@` whose `:` starts no port (`scheme://user:password`, the `@` and
+///   host missing) is shown as `…`, and all after it.
 ///
 /// Text without `://` keeps only what follows its last `@`, and has its parameters redacted.
 pub fn redact_url(text: &str) -> String {
@@ -127,6 +129,9 @@ pub fn redact_url(text: &str) -> String {
             }
             format!("{prefix}{MASK}@{}", redact_params(&rest[last_at + 1..]))
         }
+        // `user:password` with its '@' and host missing reads as `host:port`: a port that is
+        // not one may be a password, and so may what follows it.
+        (None, _) if !ports_only(authority) => format!("{prefix}…"),
         (None, _) => format!("{prefix}{authority}{}", redact_params(after)),
     }
 }
@@ -194,35 +199,60 @@ fn ports_only(text: &str) -> bool {
 
 /// `after`, the path, query and fragment of a URL, with the value of each secret parameter of
 /// the query and fragment shown as `***`. Parameters are split at `&`; within one, a `;` also
-/// starts a parameter (as some servers read it), and a secret one hides the rest of it.
+/// starts a parameter (as some servers read it), and a secret one hides the rest of it. A value
+/// with an unencoded `&` or `#` in it runs on: after a secret parameter, a piece without `=` and
+/// a fragment that follows at once are taken as the rest of that value and hidden too.
 fn redact_params(after: &str) -> String {
     let mut out = String::with_capacity(after.len());
     let mut rest = after;
     while let Some(start) = rest.find(['?', '#']) {
         out.push_str(&rest[..=start]);
         let end = rest[start + 1..].find('#').map_or(rest.len(), |i| start + 1 + i);
-        let params = &rest[start + 1..end];
-        let redacted: Vec<String> = params.split('&').map(redact_param).collect();
+        let mut secret_last = false;
+        let redacted: Vec<String> = rest[start + 1..end]
+            .split('&')
+            .map(|param| match (secret_last, param.contains('=')) {
+                (true, false) => MASK.to_owned(),
+                _ => {
+                    let (shown, secret) = redact_param(param);
+                    secret_last = secret;
+                    shown
+                }
+            })
+            .collect();
         out.push_str(&redacted.join("&"));
         rest = &rest[end..];
+        if secret_last && !rest.is_empty() {
+            out.push_str("#***");
+            rest = "";
+        }
     }
     out.push_str(rest);
     out
 }
 
-/// One `name=value` parameter, its value masked when a name in it carries a secret.
-fn redact_param(param: &str) -> String {
+/// One `name=value` parameter, its value masked when a name in it carries a secret; true
+/// when it did.
+fn redact_param(param: &str) -> (String, bool) {
     let mut offset = 0;
     for piece in param.split(';') {
         if let Some((name, _)) = piece.split_once('=') {
             let decoded = crate::net::percent_decode(&name.replace('+', " "));
             if is_secret_key(decoded.as_deref().unwrap_or(name)) {
-                return format!("{}{name}={MASK}", &param[..offset]);
+                return (format!("{}{name}={MASK}", &param[..offset]), true);
             }
         }
         offset += piece.len() + 1;
     }
-    param.to_owned()
+    (param.to_owned(), false)
+}
+
+/// A name from a URL or conninfo (a query parameter's, a key's) as an error may print it: a
+/// plain word of modest length that carries no secret, else `…`.
+pub fn printable_name(name: &str) -> &str {
+    let plain =
+        name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if plain && !is_secret_key(name) { name } else { "…" }
 }
 
 #[cfg(test)]
@@ -264,7 +294,7 @@ mod tests {
         for (url, shown) in [
             ("redis://cache?db=2&password=pw", "redis://cache?db=2&password=***"),
             ("unix:///run/r.sock?db=2&pass=pw&user=u", "unix:///run/r.sock?db=2&pass=***&user=u"),
-            ("http://h/x?Access_Token=t#frag", "http://h/x?Access_Token=***#frag"),
+            ("http://h/x?Access_Token=t#frag", "http://h/x?Access_Token=***#***"),
             ("http://h/cb#access_token=t&state=1", "http://h/cb#access_token=***&state=1"),
             ("http://h/?x=1;password=p;y=2&z=3", "http://h/?x=1;password=***&z=3"),
             ("http://h/?pass%77ord=p", "http://h/?pass%77ord=***"),
@@ -274,6 +304,9 @@ mod tests {
                 "postgres://db/app?sslpassword=***&sslmode=verify-full",
             ),
             ("http://h/?password", "http://h/?password"),
+            // An unencoded '&' or '#' in a secret value: what follows is hidden with it.
+            ("redis://h?password=ab#cd", "redis://h?password=***#***"),
+            ("redis://h?password=ab&cd&db=1", "redis://h?password=***&***&db=1"),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
         }
@@ -288,6 +321,11 @@ mod tests {
             ("redis://:pa#ss@cache:6379", "redis://…"),
             ("postgres://app:p?w@db/app", "postgres://…"),
             ("http://u:12/x@host/", "http://***@host/"),
+            // No '@' at all: a `:` that starts no port may be a password's.
+            ("postgres://app:pa/ss", "postgres://…"),
+            ("mysql://app:hunter2", "mysql://…"),
+            ("redis://cache:6379/0", "redis://cache:6379/0"),
+            ("redis://[::1]:6379/0", "redis://[::1]:6379/0"),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
         }
@@ -363,6 +401,17 @@ mod properties {
             rest in "[a-z0-9.:/?=&@#-]{0,30}",
         ) {
             let url = format!("{scheme}://{user}:{password}@{rest}");
+            prop_assert!(!redact_url(&url).contains(&password), "{}", redact_url(&url));
+            prop_assert!(!redact_unparsed(&url).contains(&password), "{}", redact_unparsed(&url));
+        }
+
+        #[test]
+        fn a_password_without_its_at_never_survives(
+            scheme in "(http|https|redis|postgres|postgresql|mysql|mariadb|amqp|amqps|grpc)",
+            user in "[a-z]{1,8}",
+            password in "[A-Za-z][A-Za-z0-9]{3}[A-Za-z0-9/:+=!$()*,;%-]{0,8}[A-Za-z0-9]{4}",
+        ) {
+            let url = format!("{scheme}://{user}:{password}");
             prop_assert!(!redact_url(&url).contains(&password), "{}", redact_url(&url));
             prop_assert!(!redact_unparsed(&url).contains(&password), "{}", redact_unparsed(&url));
         }

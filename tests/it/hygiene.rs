@@ -12,7 +12,7 @@ use crate::support::{
     http::{respond, serve},
     mariadb::Mariadb,
     postgres::{APP_PASSWORD, APP_USER, Postgres},
-    probe,
+    probe, rabbitmq,
     redis::Redis,
     run, sockets,
 };
@@ -234,4 +234,35 @@ fn no_password_in_any_url_form() {
         ],
         &[],
     );
+
+    // AMQP: the secret a wrong password for guest at the node, refused, silent; and usage errors
+    // where an unencoded delimiter, or a missing host, puts the password where a port, a vhost
+    // or a parameter's name is read.
+    let node = rabbitmq::node();
+    let _shared = node.shared();
+    audit(&[s("amqp"), node.url(&format!("guest:{SECRET}"), "/")], &[]);
+    for host in [refusing.addr, silent.addr] {
+        audit(&[s("amqp"), s("-t"), s("300ms"), format!("amqp://guest:{SECRET}@{host}/")], &[]);
+    }
+    for url in [
+        format!("amqp://guest:{SECRET}#x@127.0.0.1/"),
+        format!("amqp://guest:ab#{SECRET}@127.0.0.1/"),
+        format!("amqp://guest:12/{SECRET}@127.0.0.1/vhost"),
+        format!("amqp://guest:ab?{SECRET}@127.0.0.1/"),
+        format!("amqp://guest:{SECRET}"),
+        format!("amqps://guest:{SECRET}@127.0.0.1/?verify=maybe"),
+        format!("amqps://127.0.0.1/?password={SECRET}"),
+    ] {
+        run(["amqp", &url]).code(3).hides(SECRET);
+        audit(&[s("amqp"), url], &[]);
+    }
+
+    // Every check's URLs: `user:password` with its '@' or host missing reads as `host:port`, or
+    // an unencoded '/' puts part of the password where the port is read; neither is quoted.
+    for (check, scheme) in [("postgres", "postgres"), ("mysql", "mysql"), ("grpc", "grpc"), ("amqp", "amqp")]
+    {
+        for url in [format!("{scheme}://app:{SECRET}"), format!("{scheme}://app:{SECRET}/x@db:1/x")] {
+            run([check, &url]).code(3).hides(SECRET);
+        }
+    }
 }

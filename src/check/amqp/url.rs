@@ -8,7 +8,7 @@ use std::{path::PathBuf, time::Duration};
 
 use crate::{
     net::{parse_port, percent_decode},
-    secret::{Secret, redact_url},
+    secret::{Secret, printable_name, redact_url},
 };
 
 /// One broker to log in to, and how.
@@ -85,6 +85,14 @@ pub fn parse(text: &str) -> Result<AmqpUrl, String> {
         "amqps" => true,
         other => return Err(format!("'{other}://' is not an AMQP scheme; write it as {USAGE}")),
     };
+    // RFC 3986: the authority ends at the first '/', '?' or '#'. An '@' after it means a
+    // password with one of those unencoded, which no part of the error may quote.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if rest[authority_end..].contains('@') {
+        return Err("an '@' comes after the host; in a password, write '/' as %2F, '?' as %3F \
+                    and '#' as %23"
+            .to_owned());
+    }
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (authority, path) = rest.find('/').map_or((rest, None), |at| (&rest[..at], Some(&rest[at..])));
@@ -142,11 +150,12 @@ fn host_port(text: &str) -> Result<(String, Option<u16>), String> {
         let host = percent_decode(host)?;
         let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
         if !host.chars().all(valid) {
-            return Err(format!("'{host}' is not a host name or IP address"));
+            return Err(format!("'{}' is not a host name or IP address", printable_name(&host)));
         }
         (if host.is_empty() { "localhost".to_owned() } else { host }, port)
     };
-    Ok((host, port.filter(|port| !port.is_empty()).map(parse_port).transpose()?))
+    let port = port.filter(|port| !port.is_empty()).map(parse_port);
+    Ok((host, port.transpose()?))
 }
 
 /// The path after the authority as a vhost: `/` when absent, empty or `//` (pika's reading);
@@ -249,9 +258,10 @@ impl AmqpUrl {
             }
             _ => {
                 return Err(format!(
-                    "unknown query parameter '{key}' (known: heartbeat, connection_timeout, channel_max, \
+                    "unknown query parameter '{}' (known: heartbeat, connection_timeout, channel_max, \
                      frame_max, auth_mechanism, cacertfile, certfile, keyfile, verify, server_name_indication, \
-                     fail_if_no_peer_cert, depth)"
+                     fail_if_no_peer_cert, depth)",
+                    printable_name(key)
                 ));
             }
         }
@@ -325,7 +335,13 @@ mod tests {
             ("http://h/", "'http://' is not an AMQP scheme"),
             ("rabbit:5672", "not an AMQP URL"),
             ("amqp://h:0/", "'0' is not a port"),
-            ("amqp://h:port/", "'port' is not a port"),
+            ("amqp://h:port/", "the port is not a number"),
+            // A password with an unencoded delimiter, or without its host: never quoted.
+            ("amqp://u:hunter2#x@h/", "an '@' comes after the host"),
+            ("amqp://u:123/hunter2@h/x", "an '@' comes after the host"),
+            ("amqp://u:hun?ter2@h/x", "an '@' comes after the host"),
+            ("amqp://u:hunter2", "the port is not a number"),
+            ("amqp://h/?hunter2%21=1", "unknown query parameter '…'"),
             ("amqp://[::1/", "closing ']'"),
             ("amqp://a b/", "not a host name"),
             ("amqp://h/a/b", "write it as 'a%2Fb'"),

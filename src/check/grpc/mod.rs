@@ -841,7 +841,7 @@ mod tests {
             ("unix://run/app.sock", "unix:///absolute/path"),
             ("unix:", "path is missing"),
             ("grpcs://", "port is missing"),
-            (":x", "not a port"),
+            (":x", "the port is not a number"),
         ];
         for (text, expected) in cases {
             let err = target(text).expect_err(text);

@@ -329,7 +329,8 @@ mod tests {
         let cases = [
             ("postgres://x", "not a mysql:// or mariadb:// URL"),
             ("mysql://h:0", "'0' is not a port"),
-            ("mysql://h:x", "'x' is not a port"),
+            ("mysql://h:x", "the port is not a number"),
+            ("mysql://app:hunter2", "the port is not a number"),
             ("mysql://a b", "not a host name"),
             ("mysql://h?sslmode=x", "'sslmode' is not a connection parameter"),
             ("mysql://h?ssl-mode=strict", "ssl-mode 'strict' is none of"),

@@ -382,7 +382,14 @@ fn integer(key: &str, value: &str) -> Result<i64, String> {
         .filter(|_| !number.starts_with(['+', '-']) || trimmed.starts_with('-'))
         .map(i64::from)
         .ok_or_else(|| {
-            format!("invalid integer value \"{}\" for connection option \"{key}\"", value.escape_debug())
+            // libpq quotes the value; a URL's `user:password` without its '@' puts the password
+            // here, so probe quotes it only when it is number-like.
+            let numeric =
+                value.len() <= 12 && value.bytes().all(|b| b.is_ascii_digit() || b"+- ".contains(&b));
+            match numeric {
+                true => format!("invalid integer value \"{value}\" for connection option \"{key}\""),
+                false => format!("invalid integer value for connection option \"{key}\""),
+            }
         })
 }
 
@@ -685,7 +692,8 @@ mod tests {
             ("host=db sslmode=strict", &[][..], "invalid sslmode value: \"strict\""),
             ("host=db", &[("PGSSLMODE", "")][..], "invalid sslmode value: \"\""),
             ("host=db port=0", &[], "invalid port number: \"0\""),
-            ("host=db port=x", &[], "invalid integer value \"x\" for connection option \"port\""),
+            ("host=db port=x", &[], "invalid integer value for connection option \"port\""),
+            ("host=db port=99999999999", &[], "invalid integer value \"99999999999\" for connection"),
             ("host=a,b,c port=1,2", &[], "could not match 2 port numbers to 3 hosts"),
             ("host=a,b hostaddr=127.0.0.1", &[], "could not match 2 host names to 1 hostaddr values"),
             ("host=a hostaddr=db", &[], "could not parse network address \"db\""),
@@ -696,7 +704,7 @@ mod tests {
             (
                 "host=db connect_timeout=soon",
                 &[],
-                "invalid integer value \"soon\" for connection option \"connect_timeout\"",
+                "invalid integer value for connection option \"connect_timeout\"",
             ),
             (
                 "host=db sslrootcert=system sslmode=require",

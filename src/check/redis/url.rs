@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::{
     net::{HostPort, percent_decode},
-    secret::Secret,
+    secret::{Secret, printable_name},
 };
 
 /// Where the server is, as a URL names it.
@@ -236,7 +236,7 @@ impl Query {
             }
             seen.push(name.clone());
             let value = decode(value)
-                .map_err(|_| format!("the value of ?{} is not UTF-8 once decoded", shown(&name)))?;
+                .map_err(|_| format!("the value of ?{} is not UTF-8 once decoded", printable_name(&name)))?;
             match name.as_str() {
                 "db" => out.db = Some(parse_db(&value).ok_or("?db= is not a number")?),
                 "username" | "user" => out.username = Some(value),
@@ -254,20 +254,13 @@ impl Query {
                     return Err(format!(
                         "unknown query parameter ?{}= (read are db, username, password and, \
                          with rediss://, ssl_cert_reqs)",
-                        shown(name)
+                        printable_name(name)
                     ));
                 }
             }
         }
         Ok(out)
     }
-}
-
-/// A parameter's name as it may be printed: a plain word of modest length, else nothing of it.
-fn shown(name: &str) -> &str {
-    let plain =
-        name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if plain && !crate::secret::is_secret_key(name) { name } else { "…" }
 }
 
 #[cfg(test)]
