@@ -37,8 +37,8 @@ const KUBELET_BODY: u64 = 10 << 10;
 const BODY_CAP: u64 = 1 << 20;
 /// The statuses Go's `redirectBehavior` follows.
 const FOLLOWED: [u16; 5] = [301, 302, 303, 307, 308];
-/// Request headers Go keeps from another origin on a redirect only for the same host and port
-/// (`shouldCopyHeaderOnRedirect`); probe also requires the same scheme.
+/// Request headers Go's `shouldCopyHeaderOnRedirect` drops for another host name; probe sends
+/// them only to the given URL's origin (scheme, host and port), on every hop.
 const SENSITIVE: [&str; 4] = ["Authorization", "Www-Authenticate", "Cookie", "Cookie2"];
 const USER_AGENT: &str = concat!("probe/", env!("CARGO_PKG_VERSION"));
 
@@ -316,7 +316,9 @@ impl Http {
             Some(value) => head.push(("User-Agent".to_owned(), value.to_owned())),
         }
         let mut rest: Vec<(String, String)> = Vec::new();
-        let same_origin = previous.is_none_or(|previous| previous.origin() == hop.url.origin());
+        // Credentials go only to the origin the user named: compared with the first URL, not the
+        // previous hop, so `h:1 → h:2 → /b` sends none to h:2 on either hop.
+        let same_origin = self.first.url.origin() == hop.url.origin();
         // Go sets the Referer on a redirect itself (`refererForURL`), over any given, but not
         // from https to http.
         let referer =
