@@ -154,8 +154,7 @@ fn host_port(text: &str) -> Result<(String, Option<u16>), String> {
         }
         (if host.is_empty() { "localhost".to_owned() } else { host }, port)
     };
-    let port = port.filter(|port| !port.is_empty()).map(parse_port);
-    Ok((host, port.transpose()?))
+    Ok((host, port.filter(|port| !port.is_empty()).map(parse_port).transpose()?))
 }
 
 /// The path after the authority as a vhost: `/` when absent, empty or `//` (pika's reading);
