@@ -44,7 +44,9 @@ mod tests {
                 })
                 .collect()
         };
-        let (wanted, current) = (pages(rendered.path()), pages(&doc));
+        let (mut wanted, current) = (pages(rendered.path()), pages(&doc));
+        let top = wanted.get_mut("probe.1").expect("probe.1 rendered");
+        *top = with_full_synopsis(top);
         if wanted != current {
             for stale in current.keys().filter(|name| !wanted.contains_key(*name)) {
                 std::fs::remove_file(doc.join(stale)).expect("remove a stale page");
@@ -54,5 +56,27 @@ mod tests {
             }
             panic!("doc/*.1 were out of date and have been regenerated: commit them");
         }
+    }
+
+    /// clap_mangen ends the top page's synopsis at `<check>`, since the targets and `-- COMMAND`
+    /// belong to the checks: the synopsis says the whole command line, as the usage line does.
+    fn with_full_synopsis(page: &[u8]) -> Vec<u8> {
+        let page = String::from_utf8(page.to_vec()).expect("roff is text");
+        let check = r"<\fIcheck\fR>";
+        let whole = concat!(
+            r"<\fIcheck\fR> [\fIcheck options\fR] [\fItarget\fR]... [\fB\-\-\fR \fIcommand\fR [\fIarg\fR]...]",
+            "\n.br\n",
+            r"\fBprobe install\fR \fIdir\fR",
+        );
+        assert_eq!(page.matches(check).count(), 1, "the synopsis of probe.1 changed shape:\n{page}");
+        page.replacen(check, whole, 1).into_bytes()
+    }
+
+    #[test]
+    fn the_top_manual_page_names_targets_and_the_command() {
+        let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/probe.1")).unwrap();
+        let synopsis = page.split(".SH SYNOPSIS").nth(1).and_then(|rest| rest.split(".SH").next()).unwrap();
+        assert!(synopsis.contains(r"[\fItarget\fR]..."), "{synopsis}");
+        assert!(synopsis.contains(r"\fBprobe install\fR \fIdir\fR"), "{synopsis}");
     }
 }

@@ -247,3 +247,14 @@ mod properties {
         }
     }
 }
+
+/// True when a peer's first bytes are a TLS record (an alert, 21, or a handshake, 22, then
+/// version 3.x): a TLS port asked in plain text, which TLS servers answer with an alert.
+pub fn is_tls_record(first: &[u8]) -> bool {
+    matches!(first, [0x15 | 0x16, 0x03, ..])
+}
+
+/// What every check says when `is_tls_record`: the diagnosis, then the fix.
+pub fn speaks_tls(protocol: &str, fix: &str) -> String {
+    format!("the answer is TLS, not {protocol}: the port speaks TLS ({fix})")
+}

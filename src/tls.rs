@@ -154,14 +154,7 @@ pub fn client_config(
             let mut store = RootCertStore::empty();
             match roots {
                 Some(path) => {
-                    for cert in certificates("sslrootcert", path)?.der {
-                        store.add(cert).map_err(|_| {
-                            anyhow::anyhow!(
-                                "sslrootcert {}: a certificate in it is not usable",
-                                path.display()
-                            )
-                        })?;
-                    }
+                    _ = store.add_parsable_certificates(trust_anchors("the CA file", path)?.der);
                 }
                 None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
             }
@@ -184,11 +177,12 @@ pub fn client_config(
             let chain = certificates("sslcert", cert)?.der;
             let key_pem =
                 std::fs::read(key).with_context(|| format!("cannot read sslkey {}", key.display()))?;
-            let key = PrivateKeyDer::from_pem_slice(&key_pem)
+            let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
                 .map_err(|_| anyhow::anyhow!("sslkey {}: no PEM private key in it", key.display()))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|_| anyhow::anyhow!("sslcert and sslkey do not make a usable pair"))
+            builder.with_client_auth_cert(chain, key_der).map_err(|err| {
+                let why = pair_problem(err);
+                anyhow::anyhow!("client certificate {} and key {}: {why}", cert.display(), key.display())
+            })
         }
     }
 }
@@ -285,27 +279,30 @@ fn identity(cert: &Path, key: &Path) -> anyhow::Result<Identity> {
 
 /// Whether rustls accepts `chain` and `key` as a client identity, and if not, why, in words.
 fn usable_pair(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<(), String> {
-    use rustls::{CertificateError, Error, InconsistentKeys};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|err| err.to_string())?
         .with_root_certificates(RootCertStore::empty());
-    match builder.with_client_auth_cert(chain, key) {
-        Ok(_) => Ok(()),
-        Err(Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => {
-            Err("the key is not the certificate's (they do not make a pair)".to_owned())
+    builder.with_client_auth_cert(chain, key).map(drop).map_err(pair_problem)
+}
+
+/// Why rustls refused a certificate and key as a client identity, in words, the same for
+/// every check whichever way it names the files.
+fn pair_problem(err: rustls::Error) -> String {
+    use rustls::{CertificateError, Error, InconsistentKeys};
+    match err {
+        Error::InconsistentKeys(InconsistentKeys::KeyMismatch) => {
+            "the key is not the certificate's (they do not make a pair)".to_owned()
         }
-        Err(Error::InvalidCertificate(CertificateError::Other(other)))
+        Error::InvalidCertificate(CertificateError::Other(other))
             if other.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::UnsupportedCertVersion) =>
         {
-            Err("an X.509 v1 certificate; TLS clients need a v3 certificate".to_owned())
+            "an X.509 v1 certificate; TLS clients need a v3 certificate".to_owned()
         }
-        Err(Error::InvalidCertificate(problem)) => {
-            Err(format!("the certificate is not usable ({problem:?})"))
-        }
-        Err(Error::General(why)) => Err(format!("a key of a kind TLS cannot use ({why})")),
-        Err(other) => Err(format!("not a usable pair ({other})")),
+        Error::InvalidCertificate(problem) => format!("the certificate is not usable ({problem:?})"),
+        Error::General(why) => format!("a key of a kind TLS cannot use ({why})"),
+        other => format!("not a usable pair ({other})"),
     }
 }
 

@@ -139,10 +139,19 @@ fn a_tls_server_on_a_plain_url() {
     for (check, target) in plain_targets(server.addr) {
         let expected = match check {
             "http" => ": unreachable: the answer is TLS, not HTTP: the port speaks TLS (use https://) (",
+            "redis" => {
+                ": unreachable: the answer is TLS, not Redis's protocol: the port speaks TLS (use rediss://) ("
+            }
             _ => not_its_protocol(check),
         };
         assert_verdict(check, &target, 2, expected);
     }
+    assert_verdict(
+        "amqp",
+        &format!("amqp://{}", server.addr),
+        2,
+        ": unreachable: the answer is TLS, not AMQP 0-9-1: the port speaks TLS (use amqps://) (",
+    );
 }
 
 #[test]

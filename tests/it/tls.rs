@@ -7,7 +7,24 @@ use crate::support::{certs::Pki, run};
 
 /// The checks that take --cert/--key, with a target each (never reached: the pair is refused
 /// first, so nothing needs to listen there).
-const CHECKS: &[(&str, &str)] = &[("http", "https://127.0.0.1:1/"), ("redis", "rediss://127.0.0.1:1")];
+const CHECKS: &[(&str, &str)] = &[
+    ("http", "https://127.0.0.1:1/"),
+    ("redis", "rediss://127.0.0.1:1"),
+    ("grpc", "grpcs://127.0.0.1:1"),
+    ("amqp", "amqps://127.0.0.1:1"),
+    ("mysql", "mysql://app@127.0.0.1:1?ssl-mode=REQUIRED"),
+];
+
+/// The same pair named in each check's own settings (libpq's sslcert/sslkey, the MySQL shell's
+/// ssl-cert/ssl-key, the RabbitMQ URI's certfile/keyfile), which reach the shared TLS code by
+/// another road than --cert/--key.
+fn in_settings(cert: &str, key: &str) -> [(&'static str, String); 3] {
+    [
+        ("postgres", format!("host=127.0.0.1 port=1 sslmode=require sslcert={cert} sslkey={key}")),
+        ("mysql", format!("mysql://app@127.0.0.1:1?ssl-mode=REQUIRED&ssl-cert={cert}&ssl-key={key}")),
+        ("amqp", format!("amqps://127.0.0.1:1?certfile={cert}&keyfile={key}")),
+    ]
+}
 
 #[test]
 fn a_key_that_is_not_the_certificates_is_a_usage_error_for_every_check() {
@@ -19,8 +36,11 @@ fn a_key_that_is_not_the_certificates_is_a_usage_error_for_every_check() {
         result.says(3, "the key is not the certificate's (they do not make a pair)");
         result.hides("PRIVATE KEY");
     }
-    let conninfo = format!("host=127.0.0.1 port=1 sslmode=require sslcert={cert} sslkey={key}");
-    run(["postgres", &conninfo]).says(3, "sslcert and sslkey do not make a usable pair");
+    for (check, target) in in_settings(cert, key) {
+        let result = run([check, target.as_str()]);
+        result.says(3, "the key is not the certificate's (they do not make a pair)");
+        result.hides("PRIVATE KEY");
+    }
 }
 
 #[test]
@@ -46,6 +66,9 @@ fn an_x509_v1_client_certificate_is_named_as_such() {
         run([check, "--cert", cert, "--key", key, target])
             .says(3, "an X.509 v1 certificate; TLS clients need a v3 certificate");
     }
+    for (check, target) in in_settings(cert, key) {
+        run([check, target.as_str()]).says(3, "an X.509 v1 certificate; TLS clients need a v3 certificate");
+    }
 }
 
 #[test]
@@ -53,8 +76,18 @@ fn a_ca_file_with_no_usable_certificate_is_a_usage_error_for_every_check() {
     let pki = Pki::new();
     let bad = pki.dir.path().join("bad-ca.pem");
     std::fs::write(&bad, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").expect("write");
+    let bad = bad.to_str().unwrap();
     for (check, target) in CHECKS {
-        run([check, "--cacert", bad.to_str().unwrap(), target])
+        run([check, "--cacert", bad, target])
+            .says(3, "no certificate in it can be trusted (not a valid X.509 certificate)");
+    }
+    let in_settings = [
+        ("postgres", format!("host=127.0.0.1 port=1 sslmode=verify-ca sslrootcert={bad}")),
+        ("mysql", format!("mysql://app@127.0.0.1:1?ssl-mode=VERIFY_CA&ssl-ca={bad}")),
+        ("amqp", format!("amqps://127.0.0.1:1?cacertfile={bad}")),
+    ];
+    for (check, target) in in_settings {
+        run([check, target.as_str()])
             .says(3, "no certificate in it can be trusted (not a valid X.509 certificate)");
     }
 }

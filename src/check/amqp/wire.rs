@@ -51,6 +51,8 @@ pub enum WireError {
     Version([u8; 8]),
     /// The bytes are not AMQP 0-9-1; says what was wrong.
     Malformed(String),
+    /// The bytes are a TLS record: an AMQPS port asked in plain text.
+    SpeaksTls,
 }
 
 impl From<io::Error> for WireError {
@@ -67,6 +69,7 @@ impl fmt::Display for WireError {
                 write!(f, "the broker speaks {}, not AMQP 0-9-1", version_name(header))
             }
             WireError::Malformed(why) => write!(f, "the answer is not AMQP 0-9-1 ({why})"),
+            WireError::SpeaksTls => f.write_str(&crate::net::speaks_tls("AMQP 0-9-1", "use amqps://")),
         }
     }
 }
@@ -112,6 +115,12 @@ pub fn read_frame(input: &mut impl io::Read) -> Result<Frame, WireError> {
         };
     }
     if ![FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT].contains(&head[0]) {
+        if matches!(head[0], 0x15 | 0x16)
+            && read_or_malformed(input, &mut head[1..2], "").is_ok()
+            && crate::net::is_tls_record(&head[..2])
+        {
+            return Err(WireError::SpeaksTls);
+        }
         return Err(malformed(format!("frame type {}", head[0])));
     }
     read_or_malformed(input, &mut head[1..], "a cut-off frame header")?;

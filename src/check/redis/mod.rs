@@ -306,6 +306,7 @@ fn no_password_configured(error: &str) -> bool {
 fn unreachable(failure: &Failure) -> Verdict {
     Verdict::unreachable(match failure {
         Failure::NotRedis => "the answer is not Redis's protocol".to_owned(),
+        Failure::SpeaksTls => net::speaks_tls("Redis's protocol", "use rediss://"),
         Failure::Io(err) => describe_io(err),
     })
 }

@@ -49,6 +49,8 @@ pub enum Failure {
     Io(io::Error),
     /// The bytes are not RESP2.
     NotRedis,
+    /// The bytes are a TLS record: a TLS port asked in plain text.
+    SpeaksTls,
 }
 
 impl From<io::Error> for Failure {
@@ -194,6 +196,7 @@ fn read_line(reader: &mut impl BufRead) -> Result<Vec<u8>, Failure> {
     }
     match line.strip_suffix(b"\r\n") {
         Some(content) => Ok(content.to_vec()),
+        None if crate::net::is_tls_record(&line) => Err(Failure::SpeaksTls),
         None if line.ends_with(b"\n") || line.len() > LONGEST_LINE => Err(Failure::NotRedis),
         // Cut short: by a Redis server if it began as a reply does, else by something else.
         None if matches!(line[0], b'+' | b'-' | b':' | b'$' | b'*') => {
