@@ -120,6 +120,9 @@ macro_rules! checks {
         /// Every check's name, whether or not this build has it.
         pub const ALL_CHECKS: &[&str] = &[$($name),+];
 
+        #[cfg(not(any($(feature = $name),+)))]
+        compile_error!("probe needs at least one check: enable one of its features (tcp, http, …)");
+
         impl CheckArgs {
             /// The check's name as printed: `tcp`, `http`, ….
             pub fn name(&self) -> &'static str {
@@ -158,19 +161,6 @@ checks! {
     /// Healthy when MySQL or MariaDB accepts a login (and the query runs).
     "mysql" => Mysql(mysql),
 }
-
-#[cfg(not(any(
-    feature = "tcp",
-    feature = "http",
-    feature = "postgres",
-    feature = "redis",
-    feature = "grpc",
-    feature = "file",
-    feature = "process",
-    feature = "amqp",
-    feature = "mysql"
-)))]
-compile_error!("probe needs at least one check: enable one of its features (tcp, http, postgres, redis, …)");
 
 /// A clap error as one line: the complaint and its tip, without the usage block, pointing to
 /// the help that lists the options concerned (that of the check named in `args`, if any). A bad value that came from a `PROBE_*` variable
