@@ -1,9 +1,10 @@
 //! `probe grpc` against real gRPC servers (Python's grpcio with the standard health service):
 //! every target form, statuses per service, no health service, metadata for an auth interceptor,
-//! TLS and mutual TLS with a generated CA, a handler that outlives the deadline, a clean close;
-//! and against peers that do not speak gRPC at all.
+//! TLS and mutual TLS with a generated CA, a handler that outlives the deadline, a clean close,
+//! wait mode while a server turns healthy, the whole JSON object, the request's headers as an
+//! HTTP/2 server decodes them; and against peers that do not speak gRPC at all.
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, thread, time::Duration};
 
 use crate::support::{
     MARGIN,
@@ -192,6 +193,31 @@ fn tls_verified_against_a_generated_ca() {
         .says(2, ": unreachable: TLS: the answer is not TLS (");
 }
 
+/// `--tls` on a unix socket, as grpc-go dials a `unix:` target with transport credentials: the
+/// name sent and verified is `localhost`, grpc-go's authority for unix targets.
+#[test]
+fn tls_over_a_unix_socket() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost"]);
+    let server = Grpc::start(&Options {
+        statuses: &[("", "SERVING")],
+        tls: Some(&pair),
+        unix: true,
+        ..Options::default()
+    });
+    let ca = pki.ca.to_str().unwrap();
+    let target = format!("unix:{}", server.socket.as_ref().expect("a unix socket").display());
+    let ok = run(["grpc", "-v", "--tls", "--cacert", ca, &target]);
+    let line = ok.says(0, &format!("grpc {target}: ok: SERVING ("));
+    for phase in ["connect ", "tls ", "rpc "] {
+        assert!(line.contains(phase), "{line}");
+    }
+    assert!(!line.contains("resolve "), "a socket path is not resolved: {line}");
+    run(["grpc", "--tls", "--cacert", ca, "--server-name", "grpc.internal", &target])
+        .says(2, ": unreachable: TLS: certificate is not valid for this host name (");
+    run(["grpc", "--tls", &target]).says(2, ": unreachable: TLS: certificate not trusted (unknown issuer) (");
+}
+
 #[test]
 fn server_name_sets_the_name_to_verify() {
     let pki = Pki::new();
@@ -251,6 +277,10 @@ fn a_handler_that_outlives_the_deadline() {
     let result = run(["grpc", "-t", "500ms", &server.addr()]);
     result.within(Duration::from_millis(500) + MARGIN);
     result.says(2, ": unreachable: timed out after 500ms during rpc (");
+    // The server was told how long the client would wait, so it can give up too.
+    let calls = server.calls();
+    let told = calls[0]["time_remaining"].as_f64().expect("the server saw a grpc-timeout");
+    assert!(told > 0.0 && told <= 0.5, "grpc-timeout gave the server {told}s of a 500ms deadline");
 }
 
 #[test]
@@ -424,4 +454,245 @@ fn a_password_typed_into_a_target_is_never_echoed() {
         let result = crate::support::run(args);
         result.code(3).hides(secret);
     }
+}
+
+// ---- wait mode ----
+
+/// The spec's wait mode, as `kubectl wait` or a compose healthcheck loop would use it: one
+/// `waiting:` line each time the failure changes (not one per attempt), then the verdict of the
+/// attempt that passed. grpc-health-probe has no wait; its users loop in shell.
+#[test]
+fn wait_says_each_change_until_the_server_turns_serving() {
+    let server = Grpc::start(&Options { statuses: &[("db", "NOT_SERVING")], ..Options::default() });
+    let addr = server.addr();
+    let result = thread::scope(|scope| {
+        scope.spawn(|| {
+            thread::sleep(Duration::from_millis(1000));
+            server.set_status("db", "UNKNOWN");
+            thread::sleep(Duration::from_millis(1000));
+            server.set_status("db", "SERVING");
+        });
+        run(["grpc", "--wait", "20s", "--interval", "100ms", "--service", "db", &addr])
+    });
+    result.code(0);
+    assert!(result.elapsed >= Duration::from_millis(2000), "{result}");
+    assert_eq!(
+        result.stderr,
+        format!(
+            "waiting: grpc {addr}: unhealthy: NOT_SERVING for service \"db\"\n\
+             waiting: grpc {addr}: unhealthy: UNKNOWN for service \"db\"\n"
+        ),
+        "one waiting line per change\n{result}"
+    );
+    let lines: Vec<&str> = result.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{result}");
+    let line = lines[0];
+    assert!(line.starts_with(&format!("grpc {addr}: ok: SERVING for service \"db\" (")), "{result}");
+    let attempts: usize = line
+        .split("; after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .map_or(0, |n| n.parse().expect("a count of attempts"));
+    // Every attempt was one Check call on the server, each about "db".
+    let calls = server.calls();
+    assert!(attempts >= 3 && calls.len() == attempts, "{attempts} attempts, {} calls\n{result}", calls.len());
+    assert!(calls.iter().all(|call| call["service"] == "db"), "{calls:?}");
+}
+
+/// An init container started before its server: the socket does not exist yet, then a server
+/// starts listening on it. In text, one waiting line naming the missing socket; with --json, no
+/// waiting lines and one final object with `attempts`. Both probes wait at the same time.
+#[test]
+fn wait_until_a_server_starts_on_the_socket() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("app.sock");
+    let target = format!("unix:{}", socket.display());
+    let wait = ["grpc", "--wait", "30s", "--interval", "100ms"];
+    let (text, json) = thread::scope(|scope| {
+        let json = scope.spawn(|| run(wait.iter().copied().chain(["--json", target.as_str()])));
+        let text = scope.spawn(|| run(wait.iter().copied().chain([target.as_str()])));
+        thread::sleep(Duration::from_millis(800));
+        let server = Grpc::start(&Options {
+            statuses: &[("", "SERVING")],
+            unix_at: Some(&socket),
+            ..Options::default()
+        });
+        let done = (text.join().expect("text probe"), json.join().expect("json probe"));
+        drop(server);
+        done
+    });
+
+    text.code(0);
+    assert_eq!(
+        text.stderr,
+        format!("waiting: grpc {target}: unreachable: {}: no such file or directory\n", socket.display()),
+        "{text}"
+    );
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].starts_with(&format!("grpc {target}: ok: SERVING (")), "{text}");
+    assert!(lines[0].contains(" attempts in "), "{text}");
+
+    let line = json.code(0).stdout_line();
+    let object: serde_json::Value = serde_json::from_str(line).expect(line);
+    assert_eq!(
+        keys(&object),
+        ["check", "target", "ok", "status", "message", "elapsed_ms", "attempts"],
+        "{line}"
+    );
+    assert_eq!(
+        (&object["check"], &object["target"], &object["ok"], &object["status"], &object["message"]),
+        (&"grpc".into(), &target.clone().into(), &true.into(), &"ok".into(), &"SERVING".into()),
+        "{line}"
+    );
+    assert!(object["attempts"].as_u64().expect("attempts") >= 2, "{line}");
+    assert!(object["elapsed_ms"].as_f64().expect("elapsed_ms") < 800.0, "one attempt's time: {line}");
+}
+
+#[test]
+fn wait_gives_up_with_the_last_verdict() {
+    let server = Grpc::start(&Options { statuses: &[("", "NOT_SERVING")], ..Options::default() });
+    let addr = server.addr();
+    // Attempts at 0, 0.7 and 1.4 s: the last has 600 ms before the wait ends, so a slow answer
+    // on a busy machine is not cut short by the wait (whose end would be the verdict instead).
+    let result = run(["grpc", "-w", "2s", "--interval", "700ms", &addr]);
+    result.code(1).within(Duration::from_secs(2) + MARGIN);
+    let lines: Vec<&str> = result.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{result}");
+    assert_eq!(lines[0], format!("waiting: grpc {addr}: unhealthy: NOT_SERVING"));
+    assert!(lines[1].starts_with(&format!("grpc {addr}: unhealthy: NOT_SERVING (")), "{result}");
+    assert!(lines[1].contains("; after 3 attempts in 1."), "{result}");
+    assert_eq!(result.stdout, "", "{result}");
+}
+
+// ---- JSON ----
+
+fn keys(object: &serde_json::Value) -> Vec<&str> {
+    object.as_object().expect("an object").keys().map(String::as_str).collect()
+}
+
+fn phase_names(object: &serde_json::Value) -> Vec<&str> {
+    object["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .map(|phase| phase["name"].as_str().expect("a name"))
+        .collect()
+}
+
+/// The spec's JSON object, whole: every field, in order, with the values this run had; the
+/// phases of a TLS call with -v; the token given with -H in no field.
+#[test]
+fn json_is_the_whole_object_and_never_carries_the_token() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost"]);
+    let server = Grpc::start(&Options {
+        statuses: &[("", "SERVING")],
+        token: Some(TOKEN),
+        tls: Some(&pair),
+        ..Options::default()
+    });
+    let ca = pki.ca.to_str().unwrap();
+    let target = format!("grpcs://localhost:{}", server.port);
+    let header = format!("authorization: Bearer {TOKEN}");
+
+    let ok = run(["grpc", "-v", "--json", "--cacert", ca, "-H", &header, &target]);
+    let line = ok.code(0).hides(TOKEN).stdout_line();
+    let object: serde_json::Value = serde_json::from_str(line).expect(line);
+    assert_eq!(
+        keys(&object),
+        ["check", "target", "ok", "status", "message", "elapsed_ms", "phases"],
+        "{line}"
+    );
+    assert_eq!(object["check"], "grpc");
+    assert_eq!(object["target"], target);
+    assert_eq!(object["ok"], true);
+    assert_eq!(object["status"], "ok");
+    assert_eq!(object["message"], "SERVING");
+    let elapsed = object["elapsed_ms"].as_f64().expect("elapsed_ms");
+    assert!(elapsed > 0.0 && elapsed < ok.elapsed.as_secs_f64() * 1e3, "{line}");
+    assert_eq!(phase_names(&object), ["resolve", "connect", "tls", "rpc"], "{line}");
+    let spent: f64 = object["phases"].as_array().unwrap().iter().map(|p| p["ms"].as_f64().expect("ms")).sum();
+    assert!(spent <= elapsed + 0.5, "the phases fit in the attempt: {line}");
+
+    // Refused by the interceptor: an answer (1), its code and message quoted.
+    let wrong = format!("authorization: Bearer not-{TOKEN}");
+    let refused = run(["grpc", "--json", "--cacert", ca, "-H", &wrong, &target]);
+    let line = refused.code(1).hides(TOKEN).stdout_line();
+    let object: serde_json::Value = serde_json::from_str(line).expect(line);
+    assert_eq!(keys(&object), ["check", "target", "ok", "status", "message", "elapsed_ms"], "{line}");
+    assert_eq!(
+        (&object["ok"], &object["status"], &object["message"]),
+        (&false.into(), &"unhealthy".into(), &r#"UNAUTHENTICATED "missing or wrong token""#.into()),
+        "{line}"
+    );
+
+    // With a wait that runs out (attempts at 0, 0.7 and 1.4 s, as above): the last verdict, its
+    // phases, and the attempts made.
+    let waited = run([
+        "grpc",
+        "-v",
+        "--json",
+        "-w",
+        "2s",
+        "--interval",
+        "700ms",
+        "--cacert",
+        ca,
+        "-H",
+        &wrong,
+        &target,
+    ]);
+    let line = waited.code(1).hides(TOKEN).stdout_line();
+    let object: serde_json::Value = serde_json::from_str(line).expect(line);
+    assert_eq!(
+        keys(&object),
+        ["check", "target", "ok", "status", "message", "elapsed_ms", "phases", "attempts"],
+        "{line}"
+    );
+    assert_eq!(object["status"], "unhealthy");
+    assert_eq!(phase_names(&object), ["resolve", "connect", "tls", "rpc"], "{line}");
+    assert_eq!(object["attempts"], 3, "{line}");
+
+    // A TLS failure (2) names no phase after the one it happened in.
+    let untrusted = run(["grpc", "-v", "--json", "-H", &header, &target]);
+    let line = untrusted.code(2).hides(TOKEN).stdout_line();
+    let object: serde_json::Value = serde_json::from_str(line).expect(line);
+    assert_eq!(object["status"], "unreachable");
+    assert_eq!(object["message"], "TLS: certificate not trusted (unknown issuer)");
+    assert_eq!(phase_names(&object), ["resolve", "connect", "tls"], "{line}");
+}
+
+// ---- the request on the wire ----
+
+/// What grpc-go (and so grpc-health-probe) puts on the wire, and what gRPC servers check
+/// (grpc-core answers a request without `te: trailers` with INTERNAL "Missing te header"):
+/// POST to the method's path, `te: trailers`, `content-type: application/grpc`, the user agent,
+/// and a `grpc-timeout` of the time left in the finest unit that fits eight digits ("PROTOCOL-HTTP2.md").
+#[test]
+fn the_request_headers_on_the_wire() {
+    let (addr, recorded) = crate::support::grpc::recording_server();
+    run(["grpc", "-t", "2s", "--service", "db", &addr.to_string()])
+        .says(0, r#": ok: SERVING for service "db" ("#);
+    let request = recorded.recv_timeout(Duration::from_secs(5)).expect("the server saw a request");
+    assert_eq!(request.values(":method"), ["POST"], "{request:?}");
+    assert_eq!(request.values(":scheme"), ["http"], "{request:?}");
+    assert_eq!(request.values(":path"), ["/grpc.health.v1.Health/Check"], "{request:?}");
+    assert_eq!(request.values(":authority"), [addr.to_string()], "{request:?}");
+    assert_eq!(request.values("te"), ["trailers"], "{request:?}");
+    assert_eq!(request.values("content-type"), ["application/grpc"], "{request:?}");
+    assert_eq!(request.values("user-agent"), [concat!("probe/", env!("CARGO_PKG_VERSION"))], "{request:?}");
+    let timeout = request.values("grpc-timeout");
+    let micros: u64 = timeout[0].strip_suffix('u').and_then(|n| n.parse().ok()).expect("microseconds");
+    assert!(micros > 1_000_000 && micros <= 2_000_000 && timeout[0].len() <= 9, "{timeout:?}");
+    // The HealthCheckRequest{service: "db"}: uncompressed, 4 bytes, field 1 of length 2.
+    assert_eq!(request.body, [0, 0, 0, 0, 4, 0x0a, 2, b'd', b'b'], "{request:?}");
+    // Nothing else: no proxy headers, no metadata probe was not given.
+    let mut names: Vec<&str> = request.fields.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [":authority", ":method", ":path", ":scheme", "content-type", "grpc-timeout", "te", "user-agent"],
+        "{request:?}"
+    );
 }

@@ -1,8 +1,11 @@
 //! `probe mysql` against real MariaDB servers started by the tests: native and ed25519 logins
 //! over TCP and the socket, server errors quoted with their numbers, every ssl-mode over TLS
-//! with a generated CA, roles on a real replica, `--ping` from a non-loopback address with
-//! max_connect_errors=1, what each mode leaves in the error log, hostile peers, and MySQL 8's
-//! caching_sha2_password exchange replayed by a scripted server (no MySQL 8 can be installed).
+//! with a generated CA, a client certificate for a REQUIRE X509 user, `--insecure`, a query the
+//! server stops at the deadline, a server shutting down, roles on a real replica, `--ping` from
+//! a non-loopback address with max_connect_errors=1, what each mode leaves in the error log,
+//! hostile peers; and, replayed by scripted servers, what no MariaDB here can produce: MySQL 8's
+//! caching_sha2_password exchanges and super_read_only (no MySQL 8 can be installed), and the
+//! shutdown errors (1053, 1927) answering a login or COM_PING.
 
 use std::{
     io::{Read, Write},
@@ -119,26 +122,119 @@ fn server_errors_are_unhealthy_and_quoted_with_their_numbers() {
     assert!(log.contains("Access denied for user 'app'@'localhost' (using password: NO)"), "{log}");
 }
 
+/// `--query` is bounded on the server (MariaDB's max_statement_time, as `SET STATEMENT … FOR`),
+/// with time kept for the answer to come back: the server stops the statement before probe's
+/// deadline, says so (1969), and probe reports its deadline as for any other phase, then quits.
+/// Nothing is left running, and the connection was closed with COM_QUIT, not dropped.
 #[test]
 fn a_query_is_stopped_by_the_server_at_the_deadline() {
     let db = Mariadb::start();
-    let started = Instant::now();
+    let before = db.log_text().lines().count();
     let slow = run(["mysql", "-t", "700ms", &db.app_url(), "--query", "SELECT SLEEP(30)"]);
-    assert!(slow.code == 1 || slow.code == 2, "{slow}");
+    slow.says(2, ": unreachable: timed out after 700ms during query (");
     slow.within(Duration::from_millis(700) + MARGIN);
-    // max_statement_time ends the statement on the server too, not only probe's wait.
+    // Read at once: the statement ended on the server before probe reported.
+    let running = db.sql(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SET STATEMENT%SLEEP(30)%'",
+    );
+    assert_eq!(running, "0", "the query still runs on the server after probe reported");
+    // COM_QUIT, not a dropped connection: the connection goes, and the log says nothing.
     let until = Instant::now() + Duration::from_secs(3);
-    loop {
-        let running = db.sql(
+    while db.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'") != "0" {
+        assert!(Instant::now() < until, "probe's connection is still open");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let log = db.log_text();
+    let added: Vec<&str> = log.lines().skip(before).collect();
+    assert!(added.iter().all(|line| !line.contains("Aborted")), "{added:?}");
+}
+
+/// A real mariadbd shutting down (`SHUTDOWN`, as `mariadb-admin shutdown` or SIGTERM): it
+/// closes the connections it has, without a word, and stops listening. Neither is alive.
+#[test]
+fn a_real_server_that_shuts_down() {
+    let db = Mariadb::start();
+    let url = db.app_url();
+    let ping_url = format!("mysql://127.0.0.1:{}", db.port());
+    let result = thread::scope(|scope| {
+        let query = scope.spawn(|| run(["mysql", "-t", "20s", &url, "--query", "SELECT SLEEP(30)"]));
+        let until = Instant::now() + Duration::from_secs(10);
+        while db.sql(
             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SET STATEMENT%SLEEP(30)%'",
-        );
-        if running == "0" {
-            break;
+        ) != "1"
+        {
+            assert!(Instant::now() < until, "probe's query never started");
+            thread::sleep(Duration::from_millis(20));
         }
-        assert!(Instant::now() < until, "the query still runs on the server {:?} later", started.elapsed());
+        db.sql("SHUTDOWN");
+        query.join().expect("probe ran")
+    });
+    result.says(2, ": unreachable: connection closed by peer (");
+    let until = Instant::now() + Duration::from_secs(20);
+    while !db.log_text().contains("Shutdown complete") {
+        assert!(Instant::now() < until, "mariadbd did not shut down:\n{}", db.log_text());
         thread::sleep(Duration::from_millis(50));
     }
-    assert!(started.elapsed() < Duration::from_secs(3), "stopped only after {:?}", started.elapsed());
+    run(["mysql", "--ping", &ping_url]).says(2, ": unreachable: connection refused (");
+}
+
+/// A scripted MySQL 8 that greets, reads the login, and answers it with `login_answer`; after
+/// an OK, it answers COM_PING with `ping_answer`. For the errors of a server going away, which
+/// a real server does not produce on demand (MariaDB closes connections at shutdown rather than
+/// answer 1053).
+fn scripted_mysql(login_answer: &'static [u8], ping_answer: &'static [u8]) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                send(&mut stream, 0, &mysql8_greeting(b"0123456789abcdefghij", false));
+                let (seq, _) = receive(&mut stream);
+                send(&mut stream, seq + 1, login_answer);
+                if login_answer[0] == 0 {
+                    let (seq, _) = receive(&mut stream);
+                    send(&mut stream, seq + 1, ping_answer);
+                }
+                // Until the client closes.
+                let _ = stream.read_to_end(&mut Vec::new());
+            });
+        }
+    });
+    addr
+}
+
+const SHUTTING_DOWN: &[u8] = b"\xff\x1d\x04#08S01Server shutdown in progress";
+
+/// mysqladmin ping reports a server that answers at all as alive, shutdown included; the spec
+/// makes a shutdown (1053, and MariaDB's 1927 connection killed) the one answer that is not.
+#[test]
+fn a_shutdown_answer_is_not_alive_even_for_ping() {
+    let shutting_down = scripted_mysql(SHUTTING_DOWN, OK);
+    let ping = run(["mysql", "--ping", &format!("mysql://{shutting_down}")]);
+    ping.says(1, ": unhealthy: 1053 (08S01) Server shutdown in progress (");
+    run(["mysql", &format!("mysql://app:{SHA2_PASSWORD}@{shutting_down}/shop")])
+        .says(1, ": unhealthy: 1053 (08S01) Server shutdown in progress (");
+
+    let killed = scripted_mysql(b"\xff\x87\x07#70100Connection was killed", OK);
+    run(["mysql", "--ping", &format!("mysql://{killed}")])
+        .says(1, ": unhealthy: 1927 (70100) Connection was killed (");
+
+    // The login went in; the server began shutting down before COM_PING.
+    let after_login = scripted_mysql(OK, SHUTTING_DOWN);
+    run(["mysql", &format!("mysql://app:{SHA2_PASSWORD}@{after_login}/shop")])
+        .says(1, ": unhealthy: 1053 (08S01) Server shutdown in progress (");
+    run(["mysql", "--ping", &format!("mysql://{after_login}")])
+        .says(1, ": unhealthy: 1053 (08S01) Server shutdown in progress (");
+
+    // Any other refusal is an answer: alive.
+    let denied = scripted_mysql(
+        b"\xff\x15\x04#28000Access denied for user 'probe'@'10.0.0.9' (using password: NO)",
+        OK,
+    );
+    run(["mysql", "--ping", &format!("mysql://{denied}")])
+        .says(0, ": ok: alive: MySQL 8.0.36 answered 1045 (28000) Access denied for user 'probe'@'10.0.0.9'");
 }
 
 #[test]
@@ -179,6 +275,73 @@ fn tls_in_every_ssl_mode() {
     run(["mysql", &format!("{secure}?ssl-mode=DISABLED")])
         .says(1, "1045 (28000) Access denied for user 'secure'@'localhost'");
     run(["mysql", &secure]).says(0, "logged in as secure (MariaDB");
+}
+
+const CERT_USER: &str = "certified";
+const CERT_PASSWORD: &str = "cert-Secret-5e0";
+
+/// A `REQUIRE X509` user: MariaDB admits it only with a client certificate its `ssl-ca` signed,
+/// given as the mysql client's `--ssl-cert/--ssl-key` (here `ssl-cert`/`ssl-key` in the URL, as
+/// MySQL Shell writes them) or as the other checks' `--cert/--key`.
+#[test]
+fn a_client_certificate_for_a_require_x509_user() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost"]);
+    let client = pki.issue("client", &["probe"]);
+    let db = Mariadb::with(Options { tls: Some((&pair, &pki.ca)), ..Options::default() });
+    db.sql(&format!(
+        "CREATE USER {CERT_USER}@'%' IDENTIFIED BY '{CERT_PASSWORD}' REQUIRE X509;
+         GRANT ALL ON {DATABASE}.* TO {CERT_USER}@'%'"
+    ));
+    let url = db.url(CERT_USER, CERT_PASSWORD, DATABASE);
+    let (cert, key) = (client.cert.to_str().unwrap(), client.key.to_str().unwrap());
+
+    let flags = run(["mysql", "-v", "--cert", cert, "--key", key, &url]);
+    assert!(flags.says(0, "logged in as certified to shop (MariaDB 10").contains("tls "), "{flags}");
+    flags.hides(CERT_PASSWORD);
+    let in_url = run([
+        "mysql",
+        &format!("{url}?ssl-mode=VERIFY_CA&ssl-ca={}&ssl-cert={cert}&ssl-key={key}", pki.ca.display()),
+    ]);
+    in_url.says(0, "logged in as certified to shop");
+    in_url.hides(CERT_PASSWORD);
+
+    // TLS without a certificate: the server's refusal, quoted.
+    let without = run(["mysql", "-v", &url]);
+    without.says(1, "1045 (28000) Access denied for user 'certified'@'localhost' (using password: YES)");
+    without.hides(CERT_PASSWORD);
+    // A certificate from a CA the server does not trust: the server ends the TLS handshake
+    // with an alert.
+    let other = Pki::new();
+    let stranger = other.issue("stranger", &["probe"]);
+    let (cert, key) = (stranger.cert.to_str().unwrap(), stranger.key.to_str().unwrap());
+    run(["mysql", "--cert", cert, "--key", key, &url])
+        .says(2, ": unreachable: TLS: the server refused the handshake (");
+    // ssl-cert and ssl-key in the URL win over --cert and --key, as the README says.
+    let (good_cert, good_key) = (client.cert.to_str().unwrap(), client.key.to_str().unwrap());
+    run(["mysql", "--cert", good_cert, "--key", good_key, &format!("{url}?ssl-cert={cert}&ssl-key={key}")])
+        .says(2, ": unreachable: TLS: the server refused the handshake (");
+}
+
+/// `--insecure`, as for http and grpc (curl's `-k`, grpc-health-probe's `-tls-no-verify`):
+/// where VERIFY_CA or VERIFY_IDENTITY fail on the certificate, it connects over TLS anyway.
+#[test]
+fn insecure_connects_where_verification_fails() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost"]);
+    let db = Mariadb::with(Options { tls: Some((&pair, &pki.ca)), ..Options::default() });
+    let verify_ca = format!("{}?ssl-mode=VERIFY_CA", db.app_url());
+    // The bundled roots do not know the test CA.
+    run(["mysql", &verify_ca]).says(2, ": unreachable: TLS: certificate not trusted (unknown issuer) (");
+    let insecure = run(["mysql", "-v", "--insecure", &verify_ca]);
+    assert!(insecure.says(0, "logged in as app to shop").contains("tls "), "{insecure}");
+    insecure.hides(APP_PASSWORD);
+    // The certificate names localhost; the URL says 127.0.0.1.
+    let verify_identity = format!("{}?ssl-mode=VERIFY_IDENTITY&ssl-ca={}", db.app_url(), pki.ca.display());
+    run(["mysql", &verify_identity])
+        .says(2, ": unreachable: TLS: certificate is not valid for this host name (");
+    let insecure = run(["mysql", "-v", "--insecure", &verify_identity]);
+    assert!(insecure.says(0, "logged in as app to shop").contains("tls "), "{insecure}");
 }
 
 #[test]
@@ -641,4 +804,64 @@ fn caching_sha2_password_full_path_over_tls() {
     assert!(line.contains("tls "), "{line}");
     result.hides(SHA2_PASSWORD);
     assert_eq!(server.join().unwrap(), Some([SHA2_PASSWORD.as_bytes(), &[0]].concat()));
+}
+
+/// A column definition ("Protocol::ColumnDefinition41") named `name`, of a BIGINT.
+fn column(name: &str) -> Vec<u8> {
+    let mut def = Vec::new();
+    for part in ["def", "", "", "", name, ""] {
+        def.push(u8::try_from(part.len()).unwrap());
+        def.extend_from_slice(part.as_bytes());
+    }
+    def.extend_from_slice(&[0x0c, 63, 0, 20, 0, 0, 0, 8, 0x81, 0, 0, 0, 0]);
+    def
+}
+
+const EOF: &[u8] = &[0xfe, 0, 0, 2, 0];
+
+/// MySQL 8's `super_read_only`, which MariaDB lacks: a scripted MySQL 8 logs probe in (fast
+/// path), answers the role query with `read_only` and `super_read_only` as given, and expects
+/// COM_QUIT. Returns the query probe sent.
+fn mysql8_with_flags(
+    read_only: &'static str,
+    super_read_only: &'static str,
+) -> (std::net::SocketAddr, thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        send(&mut stream, 0, &mysql8_greeting(b"0123456789abcdefghij", false));
+        receive(&mut stream);
+        send(&mut stream, 2, &[1, 3]);
+        send(&mut stream, 3, OK);
+        let (seq, query) = receive(&mut stream);
+        assert_eq!((seq, query[0]), (0, 0x03), "COM_QUERY");
+        let row: Vec<u8> = [read_only, super_read_only]
+            .iter()
+            .flat_map(|v| [&[v.len() as u8][..], v.as_bytes()].concat())
+            .collect();
+        let packets: [&[u8]; 6] =
+            [&[2], &column("@@global.read_only"), &column("@@global.super_read_only"), EOF, &row, EOF];
+        for (index, payload) in packets.iter().enumerate() {
+            send(&mut stream, u8::try_from(index + 1).unwrap(), payload);
+        }
+        let (seq, quit) = receive(&mut stream);
+        assert_eq!((seq, quit.as_slice()), (0, &[0x01][..]), "COM_QUIT");
+        String::from_utf8_lossy(&query[1..]).into_owned()
+    });
+    (addr, server)
+}
+
+#[test]
+fn super_read_only_on_mysql_is_not_a_primary() {
+    for (read_only, super_read_only, code, expected) in [
+        ("0", "0", 0, "logged in as app to shop (MySQL 8.0.36), primary (writable) ("),
+        ("0", "1", 1, "but super_read_only is ON: not a primary ("),
+        ("1", "1", 1, "but read_only is ON: not a primary ("),
+    ] {
+        let (addr, server) = mysql8_with_flags(read_only, super_read_only);
+        let url = format!("mysql://app:{SHA2_PASSWORD}@{addr}/shop");
+        run(["mysql", "--expect-role", "primary", &url]).says(code, expected);
+        assert_eq!(server.join().unwrap(), "SELECT @@global.read_only, @@global.super_read_only");
+    }
 }

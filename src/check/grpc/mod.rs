@@ -4,7 +4,7 @@
 //! deadline; the connection ends with GOAWAY and a wait for the server's close, so the server
 //! logs no reset.
 
-mod proto;
+pub mod proto;
 
 use std::{
     io,

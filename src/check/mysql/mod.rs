@@ -9,8 +9,8 @@
 
 mod auth;
 mod ed25519;
-mod packet;
-mod session;
+pub mod packet;
+pub mod session;
 pub mod url;
 
 use std::{
@@ -19,7 +19,7 @@ use std::{
     os::unix::net::UnixStream,
     path::PathBuf,
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use rustls::{ClientConfig, ClientConnection, StreamOwned, pki_types::ServerName};
@@ -241,6 +241,9 @@ impl Mysql {
         }
         let verdict = match self.after_login(&mut conn, &greeting, trace) {
             Ok(seen) => Verdict::healthy(seen),
+            // The server stopped the query when the time probe gave it ran out: that is probe's
+            // deadline, said as any other (as grpc says a DEADLINE_EXCEEDED).
+            Err(Failure::OutOfTime) => deadline.timed_out(trace),
             Err(failure) => self.judge(failure, Some(&greeting)),
         };
         session::quit(&mut conn);
@@ -319,6 +322,7 @@ impl Mysql {
                 Verdict::unreachable(format!("the answer is not MySQL's protocol: {what}"))
             }
             Failure::Refused(why) => Verdict::unhealthy(why),
+            Failure::OutOfTime => Verdict::unreachable("the server stopped the query at the deadline"),
             Failure::Server(err) | Failure::Unanswerable { answer: err, .. }
                 if ping && !session::is_shutdown(&err) =>
             {
@@ -342,11 +346,48 @@ fn mode_name(mode: SslMode) -> &'static str {
     }
 }
 
-/// Runs `sql` so that the server gives up on it when the deadline passes: MariaDB's
+/// Runs `sql` so that the server gives up on it before the deadline passes: MariaDB's
 /// `SET STATEMENT max_statement_time=<seconds> FOR <sql>` (10.1.2+), MySQL's session
-/// `max_execution_time` (5.7.8+, milliseconds, SELECT statements only).
-fn bounded_query(conn: &mut Conn<Stream>, greeting: &Greeting, sql: &str) -> Result<Vec<Table>, Failure> {
-    let left = conn.time_left().max(Duration::from_millis(1));
+/// `max_execution_time` (5.7.8+, milliseconds, SELECT statements only). The server's refusal
+/// once that time is up is `Failure::OutOfTime`.
+fn bounded_query<T: Transport>(
+    conn: &mut Conn<T>,
+    greeting: &Greeting,
+    sql: &str,
+) -> Result<Vec<Table>, Failure> {
+    let left = server_bound(conn.time_left());
+    let sent = Instant::now();
+    match unstopped_query(conn, greeting, sql, left) {
+        Err(Failure::Server(err)) if is_statement_timeout(&err) && sent.elapsed() + TIMER_SLACK >= left => {
+            Err(Failure::OutOfTime)
+        }
+        other => other,
+    }
+}
+
+/// How early a server's statement timer may fire: it counts from when it read the query, and
+/// `max_statement_time` is written to the millisecond.
+const TIMER_SLACK: Duration = Duration::from_millis(10);
+
+/// The time the server may spend on the query: the time left, less a tenth of it (at most
+/// 100 ms) for the server's answer to travel back, so that its verdict comes before probe's
+/// deadline and the connection still ends with COM_QUIT.
+fn server_bound(left: Duration) -> Duration {
+    left.saturating_sub((left / 10).min(Duration::from_millis(100))).max(Duration::from_millis(1))
+}
+
+/// ER_STATEMENT_TIMEOUT (MariaDB's max_statement_time), ER_QUERY_TIMEOUT (MySQL's
+/// max_execution_time).
+fn is_statement_timeout(err: &packet::ServerError) -> bool {
+    matches!(err.code, 1969 | 3024)
+}
+
+fn unstopped_query<T: Transport>(
+    conn: &mut Conn<T>,
+    greeting: &Greeting,
+    sql: &str,
+    left: Duration,
+) -> Result<Vec<Table>, Failure> {
     if greeting.is_mariadb() {
         let bounded =
             format!("SET STATEMENT max_statement_time={:.3} FOR {sql}", left.as_secs_f64().max(0.001));
@@ -543,6 +584,41 @@ mod tests {
         let err = targets(&["mysql://db"]).err().expect("a usage error").to_string();
         assert!(err.contains("no user in the URL"), "{err}");
         assert_eq!(targets(&["mysql://app@db"]).unwrap().len(), 1);
+    }
+
+    /// The server's ER_STATEMENT_TIMEOUT is probe's deadline only once the time probe gave the
+    /// statement is up; before that it is a limit the query set itself, and quoted.
+    #[test]
+    fn a_statement_timeout_is_the_deadline_only_when_the_bound_ran_out() {
+        use self::session::mock;
+        let greeting = Greeting {
+            version: "5.5.5-10.11.6-MariaDB".into(),
+            connection_id: 1,
+            capabilities: u32::MAX,
+            nonce: vec![1; 20],
+            plugin: "mysql_native_password".into(),
+        };
+        let stopped: &[u8] =
+            b"\xff\xb1\x07#70100Query execution was interrupted (max_statement_time exceeded)";
+        let mut nearly_out = mock::conn(mock::frames(1, &[stopped]));
+        nearly_out.time_left = Box::new(|| Duration::from_millis(5));
+        assert!(matches!(
+            bounded_query(&mut nearly_out, &greeting, "SELECT SLEEP(9)"),
+            Err(Failure::OutOfTime)
+        ));
+        let sent = String::from_utf8_lossy(&nearly_out.stream.output[5..]).into_owned();
+        assert!(
+            sent.starts_with("SET STATEMENT max_statement_time=0.00")
+                && sent.ends_with(" FOR SELECT SLEEP(9)")
+        );
+
+        let mut own_limit = mock::conn(mock::frames(1, &[stopped]));
+        let own = bounded_query(&mut own_limit, &greeting, "SET STATEMENT max_statement_time=0.1 FOR DO 1");
+        assert!(matches!(own, Err(Failure::Server(packet::ServerError { code: 1969, .. }))));
+        // A second left: the server gets 900 ms of it.
+        let sent = String::from_utf8_lossy(&own_limit.stream.output[5..]).into_owned();
+        assert!(sent.starts_with("SET STATEMENT max_statement_time=0.900 FOR "), "{sent}");
+        assert_eq!(server_bound(Duration::from_secs(10)), Duration::from_millis(9900));
     }
 
     #[test]

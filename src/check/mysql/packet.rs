@@ -42,6 +42,8 @@ pub enum Failure {
     Unanswerable { why: String, answer: ServerError },
     /// Probe's own refusal to go on, with the reason: unhealthy.
     Refused(String),
+    /// The server stopped `--query` when the time probe gave it was up: probe's deadline.
+    OutOfTime,
 }
 
 impl From<io::Error> for Failure {

@@ -1,6 +1,7 @@
 //! A throwaway gRPC server: Python's grpcio with the standard health service
 //! (`grpc_server.py` beside this file), from the venv scripts/test fills, on ephemeral IPv4 and
-//! IPv6 ports and optionally a unix socket, stopped when its handle is dropped.
+//! IPv6 ports and optionally a unix socket, stopped when its handle is dropped; a service's
+//! status can be changed while it runs.
 
 use std::{
     fs,
@@ -38,6 +39,8 @@ pub struct Options<'a> {
     pub sleep: Option<f64>,
     /// Also listen on a unix socket (in the server's temp dir).
     pub unix: bool,
+    /// Also listen on a unix socket at this path (one a client may already be waiting for).
+    pub unix_at: Option<&'a Path>,
     /// Log gRPC core's HTTP/2 trace to the server's log (to see how connections end).
     pub debug_log: bool,
 }
@@ -65,6 +68,7 @@ impl Grpc {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/grpc_server.py");
         let mut command = Command::new(&python);
         command.arg(script).arg("--ready-file").arg(&ready).arg("--calls-file").arg(dir.path().join("calls"));
+        command.arg("--control-file").arg(dir.path().join("control"));
         for (service, status) in options.statuses {
             command.arg("--status").arg(format!("{service}={status}"));
         }
@@ -83,7 +87,10 @@ impl Grpc {
         if let Some(seconds) = options.sleep {
             command.args(["--sleep", &seconds.to_string()]);
         }
-        let socket = options.unix.then(|| dir.path().join("grpc.sock"));
+        let socket = match options.unix_at {
+            Some(path) => Some(path.to_path_buf()),
+            None => options.unix.then(|| dir.path().join("grpc.sock")),
+        };
         if let Some(socket) = &socket {
             command.arg("--unix").arg(socket);
         }
@@ -122,6 +129,18 @@ impl Grpc {
             .lines()
             .map(|line| serde_json::from_str(line).expect("a call is JSON"))
             .collect()
+    }
+
+    /// Sets `service`'s status (SERVING, NOT_SERVING, …) while the server runs; the server
+    /// applies it within a few tens of milliseconds.
+    pub fn set_status(&self, service: &str, status: &str) {
+        use std::io::Write;
+        let mut control = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("control"))
+            .expect("control file");
+        control.write_all(format!("{service}={status}\n").as_bytes()).expect("write control file");
     }
 
     /// What the server wrote to stderr.
@@ -238,4 +257,73 @@ pub fn h2_peer(answer: Vec<u8>) -> (std::net::SocketAddr, std::sync::mpsc::Recei
         }
     });
     (addr, seen)
+}
+
+/// One request as a real HTTP/2 server (the h2 crate's, with its own HPACK decoder) read it.
+#[derive(Debug)]
+pub struct Recorded {
+    /// The pseudo-headers (`:method`, `:scheme`, `:authority`, `:path`) first, then the headers
+    /// in the order the client sent them.
+    pub fields: Vec<(String, String)>,
+    /// The request's body: the length-prefixed HealthCheckRequest.
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// Every value of the field `name`.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.fields.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str()).collect()
+    }
+}
+
+/// A gRPC server made with the h2 crate that answers every request with SERVING and reports
+/// each request's headers as decoded: for what grpcio hides from its handlers (`te`,
+/// `content-type`, the raw `grpc-timeout`).
+pub fn recording_server() -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Recorded>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let (report, recorded) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(answer_serving(socket, report.clone()));
+            }
+        });
+    });
+    (addr, recorded)
+}
+
+async fn answer_serving(socket: tokio::net::TcpStream, report: std::sync::mpsc::Sender<Recorded>) {
+    let Ok(mut connection) = h2::server::handshake(socket).await else { return };
+    while let Some(Ok((request, mut respond))) = connection.accept().await {
+        let (parts, mut body) = request.into_parts();
+        let mut fields = vec![(":method".to_owned(), parts.method.to_string())];
+        for (name, value) in [(":scheme", parts.uri.scheme_str()), (":path", Some(parts.uri.path()))] {
+            fields.push((name.to_owned(), value.unwrap_or_default().to_owned()));
+        }
+        let authority = parts.uri.authority().map(ToString::to_string).unwrap_or_default();
+        fields.push((":authority".to_owned(), authority));
+        for (name, value) in &parts.headers {
+            fields.push((name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()));
+        }
+        let mut message = Vec::new();
+        while let Some(Ok(chunk)) = body.data().await {
+            let _ = body.flow_control().release_capacity(chunk.len());
+            message.extend_from_slice(&chunk);
+        }
+        let _ = report.send(Recorded { fields, body: message });
+        let response = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc")
+            .body(())
+            .expect("a response");
+        let Ok(mut send) = respond.send_response(response, false) else { return };
+        let _ = send.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 2, 0x08, 1]), false);
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+        let _ = send.send_trailers(trailers);
+    }
 }

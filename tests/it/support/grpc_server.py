@@ -2,9 +2,12 @@
 listening on ephemeral ports (IPv4, IPv6) and optionally a unix socket. Writes one JSON line to
 --ready-file once it listens: {"port": ..., "port6": ...}. Each health call is appended to
 --calls-file as a JSON line: the request's service, metadata and the time the client gave it.
+Lines 'SERVICE=STATUS' appended to --control-file while it runs change a service's status (a
+server that becomes healthy while a client waits).
 
-    grpc_server.py --ready-file F --calls-file C [--status SERVICE=STATUS ...] [--no-health]
-                   [--token T] [--tls CERT KEY] [--client-ca CA] [--sleep SECONDS] [--unix PATH]
+    grpc_server.py --ready-file F --calls-file C [--control-file K] [--status SERVICE=STATUS ...]
+                   [--no-health] [--token T] [--tls CERT KEY] [--client-ca CA] [--sleep SECONDS]
+                   [--unix PATH]
 """
 
 import argparse
@@ -24,6 +27,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--calls-file", required=True)
+    parser.add_argument("--control-file", help="SERVICE=STATUS lines appended here apply at once")
     parser.add_argument("--status", action="append", default=[], help="SERVICE=STATUS; '' is the server")
     parser.add_argument("--no-health", action="store_true", help="no health service: UNIMPLEMENTED")
     parser.add_argument("--token", help="demand 'authorization: Bearer TOKEN'")
@@ -72,6 +76,8 @@ def main():
     if args.unix:
         listen(f"unix:{args.unix}")
     server.start()
+    if args.control_file and not args.no_health:
+        threading.Thread(target=follow, args=(args.control_file, servicer), daemon=True).start()
     # Written whole, then renamed: the test never reads half a line.
     with open(args.ready_file + ".tmp", "w") as out:
         out.write(json.dumps(ready) + "\n")
@@ -82,6 +88,22 @@ def main():
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
     server.stop(grace=None)
+
+
+def follow(path, servicer):
+    """Applies each complete 'SERVICE=STATUS' line appended to `path`, as it comes."""
+    done = 0
+    while True:
+        try:
+            with open(path) as control:
+                lines = control.read().split("\n")[:-1]
+        except FileNotFoundError:
+            lines = []
+        for line in lines[done:]:
+            service, status = line.split("=", 1)
+            servicer.set(service, health_pb2.HealthCheckResponse.ServingStatus.Value(status))
+        done = max(done, len(lines))
+        time.sleep(0.02)
 
 
 class TokenRequired(grpc.ServerInterceptor):
