@@ -247,6 +247,23 @@ fn a_tls_server_that_does_not_agree_to_http2() {
         .says(2, ": unreachable: TLS: the server did not agree to HTTP/2 (no ALPN h2) (");
 }
 
+/// A TLS port asked in plain text answers the HTTP/2 preface with a TLS alert: said as such, as
+/// every check says it, where h2 alone would see a malformed frame.
+#[test]
+fn plain_text_to_a_tls_port_says_the_port_speaks_tls() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost"]);
+    let rustls_server = serve_tls(server_config(&pair, None), |_, out| respond(out, "200 OK", &[], "ok"));
+    let expected =
+        ": unreachable: the answer is TLS, not HTTP/2: the port speaks TLS (use grpcs:// or --tls) (";
+    run(["grpc", &format!("grpc://localhost:{}", rustls_server.addr.port())]).says(2, expected);
+    let grpcio =
+        Grpc::start(&Options { statuses: &[("", "SERVING")], tls: Some(&pair), ..Options::default() });
+    // grpcio's BoringSSL closes without an alert: nothing tells its port from any other closing.
+    run(["grpc", &format!("localhost:{}", grpcio.port)])
+        .says(2, ": unreachable: connection closed by peer (");
+}
+
 #[test]
 fn mutual_tls() {
     let pki = Pki::new();

@@ -628,8 +628,8 @@ fn describe_h2(err: &h2::Error) -> String {
 
 /// An I/O error, which may carry a TLS error inside.
 fn describe_io(err: &io::Error) -> String {
-    if err.get_ref().is_some_and(|inner| inner.is::<NotHttp2>()) {
-        return NotHttp2.to_string();
+    if let Some(not_http2) = err.get_ref().and_then(|inner| inner.downcast_ref::<NotHttp2>()) {
+        return not_http2.to_string();
     }
     match err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         Some(tls_error) => tls::describe(tls_error),
@@ -707,11 +707,17 @@ impl<S> Preface<S> {
 
 /// The error a read returns when the server does not speak HTTP/2.
 #[derive(Debug)]
-struct NotHttp2;
+struct NotHttp2 {
+    /// The server's first bytes are a TLS record: a TLS port asked in plain text.
+    speaks_tls: bool,
+}
 
 impl std::fmt::Display for NotHttp2 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the answer is not HTTP/2")
+        match self.speaks_tls {
+            true => f.write_str(&net::speaks_tls("HTTP/2", "use grpcs:// or --tls")),
+            false => f.write_str("the answer is not HTTP/2"),
+        }
     }
 }
 
@@ -730,7 +736,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Preface<S> {
         }
         for &byte in buf.filled()[before..].iter().take(9usize.saturating_sub(self.seen)) {
             if !Self::fits(self.seen, byte) {
-                return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, NotHttp2)));
+                let speaks_tls = self.seen == 0 && net::is_tls_record(&buf.filled()[before..]);
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, NotHttp2 { speaks_tls })));
             }
             self.seen += 1;
         }
