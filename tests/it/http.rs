@@ -32,6 +32,7 @@ fn status_server() -> Server {
 
 #[test]
 fn statuses_200_to_399_are_healthy_like_kubelet() {
+    // kubelet's DoHTTPProbe: `res.StatusCode >= 200 && < 400` succeeds, anything else fails.
     let server = status_server();
     for (code, exit, expected) in [
         ("200", 0, "ok: HTTP 200 OK ("),
@@ -55,6 +56,7 @@ fn statuses_200_to_399_are_healthy_like_kubelet() {
 
 #[test]
 fn a_status_list_replaces_the_default_range() {
+    // Not in httpGet (README: differences): --status replaces kubelet's 200-399.
     let server = status_server();
     run(["http", "--status", "404", &server.url("/404")]).code(0);
     run(["http", "--status", "200-299,304", &server.url("/399")]).code(1);
@@ -84,6 +86,7 @@ fn redirecting_server() -> Server {
 
 #[test]
 fn redirects_to_the_same_host_are_followed() {
+    // Go's Client.do follows 301/302/303/307/308; kubelet's CheckRedirect lets the same host by.
     let server = redirecting_server();
     let result = run(["http", &server.url("/to-ok")]);
     result.says(0, ": ok: HTTP 200 OK after 1 redirect (");
@@ -93,6 +96,7 @@ fn redirects_to_the_same_host_are_followed() {
 
 #[test]
 fn a_redirect_to_another_host_is_the_answer() {
+    // kubelet's CheckRedirect: another Hostname() returns ErrUseLastResponse; the 302 is judged.
     let server = redirecting_server();
     let result = run(["http", &server.url("/elsewhere")]);
     let expected = format!(
@@ -170,6 +174,8 @@ fn empty_user_agent_and_accept_remove_them_and_an_empty_host_is_the_urls() {
 
 #[test]
 fn proxy_variables_are_ignored() {
+    // kubelet's prober transport: `Proxy: http.ProxyURL(nil)` ("We do not want the probe use
+    // node's local proxy set").
     let (server, requests) = recording_server();
     let proxy = sockets::refusing();
     let proxy_url = format!("http://{}", proxy.addr);
@@ -183,6 +189,7 @@ fn proxy_variables_are_ignored() {
 
 #[test]
 fn a_password_in_the_url_is_sent_but_never_shown() {
+    // Go's send: URL user info becomes `Authorization: Basic`; probe never prints the password.
     let (server, requests) = recording_server();
     let url = format!("http://probe:hunter2@{}/", server.addr);
     for extra in [&[][..], &["-v", "--json"][..]] {
@@ -200,6 +207,7 @@ fn a_password_in_the_url_is_sent_but_never_shown() {
 
 #[test]
 fn a_server_that_never_answers_times_out_in_the_request_phase() {
+    // kubelet's Client.Timeout covers the wait for the head; probe's deadline names the phase.
     let hanging = serve(|_, _| thread::sleep(Duration::from_secs(10)));
     let result = run(["http", "-t", "300ms", &hanging.url("/")]);
     let line = result.code(2).within(Duration::from_millis(300) + MARGIN).stderr_line();
@@ -213,6 +221,7 @@ fn a_server_that_never_answers_times_out_in_the_request_phase() {
 
 #[test]
 fn garbage_is_not_http() {
+    // Go's ReadResponse: `malformed HTTP response`, a transport error; kubelet fails the probe.
     let garbage = serve(|_, out| {
         let _ = out.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\x00\x01\x02garbage\r\n\r\n");
     });
@@ -250,6 +259,7 @@ fn an_endless_body_costs_only_10_kib() {
 
 #[test]
 fn a_body_check_reads_only_up_to_its_cap() {
+    // Not in httpGet (README: differences): a body check reads 1 MiB, not kubelet's 10 KiB.
     let (server, written) = huge_body_server("ready");
     let result = run(["http", "-t", "3s", "--body-contains", "ready", &server.url("/")]);
     assert!(
@@ -276,6 +286,7 @@ fn a_body_check_reads_only_up_to_its_cap() {
 
 #[test]
 fn body_regex_and_contains() {
+    // Not in httpGet (README: differences): body checks are probe's own.
     let server = serve(|_, out| respond(out, "200 OK", &[], r#"{"status":"UP","db":"ok"}"#));
     run(["http", "--body-regex", r#""status":\s*"UP""#, &server.url("/")]).code(0);
     let result = run(["http", "--body-regex", "DOWN|OUT", &server.url("/")]);
@@ -289,6 +300,7 @@ fn body_regex_and_contains() {
 
 #[test]
 fn verbose_names_the_http_phases() {
+    // probe's own output (SPEC: -v): one timing per phase of the exchange.
     let server = serve(|_, out| respond(out, "200 OK", &[], "ok"));
     let result = run(["http", "-v", "--body-contains", "ok", &server.url("/")]);
     let line = result.code(0).stdout_line();
@@ -305,6 +317,7 @@ fn verbose_names_the_http_phases() {
 
 #[test]
 fn malformed_urls_and_files_are_usage_errors() {
+    // SPEC: bad input is a one-line usage error, exit 3, before any I/O.
     for (args, expected) in [
         (&["http", "localhost:8080/health"][..], "must start with http:// or https://"),
         (&["http", "http://"][..], "is not a URL"),
@@ -330,6 +343,8 @@ fn https_server(pki: &Pki, names: &[&str], self_signed: bool, client_ca: bool) -
 
 #[test]
 fn https_verifies_against_the_given_ca() {
+    // A deliberate difference (README): kubelet sets InsecureSkipVerify; probe verifies unless
+    // --insecure, against --cacert or SSL_CERT_FILE.
     let pki = Pki::new();
     let server = https_server(&pki, &["localhost", "127.0.0.1"], false, false);
     let ca = pki.ca.to_str().unwrap();
@@ -347,6 +362,7 @@ fn https_verifies_against_the_given_ca() {
 
 #[test]
 fn a_self_signed_certificate_needs_insecure() {
+    // As above: verified by default; --insecure is kubelet's behaviour.
     let pki = Pki::new();
     let server = https_server(&pki, &["localhost"], true, false);
     let result = run(["http", "--cacert", pki.ca.to_str().unwrap(), &server.https_url("localhost", "/")]);
@@ -356,6 +372,7 @@ fn a_self_signed_certificate_needs_insecure() {
 
 #[test]
 fn a_certificate_for_another_name_is_refused() {
+    // As above: the name is verified (kubelet skips verification).
     let pki = Pki::new();
     let server = https_server(&pki, &["other.example"], false, false);
     let result = run(["http", "--cacert", pki.ca.to_str().unwrap(), &server.https_url("localhost", "/")]);
@@ -364,6 +381,7 @@ fn a_certificate_for_another_name_is_refused() {
 
 #[test]
 fn an_expired_certificate_is_refused() {
+    // As above: expiry is verified (kubelet skips verification).
     let pki = Pki::new();
     let expired = pki.expired("old", &["localhost"]);
     let server = serve_tls(server_config(&expired, None), |_, out| respond(out, "200 OK", &[], ""));
@@ -373,6 +391,7 @@ fn an_expired_certificate_is_refused() {
 
 #[test]
 fn mutual_tls_presents_the_client_certificate() {
+    // kubelet's NewWithCert presents a client certificate; --cert/--key do the same.
     let pki = Pki::new();
     let server = https_server(&pki, &["localhost"], false, true);
     let client = pki.issue("client", &["probe-client"]);
@@ -395,6 +414,7 @@ fn mutual_tls_presents_the_client_certificate() {
 
 #[test]
 fn a_key_file_that_is_not_a_key_is_named_but_never_shown() {
+    // SPEC: an unreadable key is a usage error (3), and secrets are never printed.
     let pki = Pki::new();
     let client = pki.issue("client", &["probe-client"]);
     // The certificate file where the key should be: no key in it, and its text stays unprinted.
@@ -752,7 +772,7 @@ fn a_body_that_fails_before_10_kib_fails_the_probe() {
         ),
         (
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
-            ": unreachable: HTTP 200 OK, but reading the body failed: invalid chunk length (",
+            ": unreachable: HTTP 200 OK, but reading the body failed: invalid byte in chunk length (",
         ),
         (
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n",
@@ -843,4 +863,249 @@ fn a_server_that_closes_without_a_word_is_said_so() {
     // Go's transport fails the request (EOF); kubelet's probe fails.
     let result = run(["http", &raw_server(b"").url("/")]);
     result.says(2, ": unreachable: the server closed the connection without answering (");
+}
+
+#[test]
+fn a_location_with_a_scheme_and_no_host_names_no_host() {
+    // Go's url.Parse("http:/x") has Scheme "http" and Host ""; ResolveReference keeps that empty
+    // host (the reference has a scheme), so kubelet's CheckRedirect sees Hostname() "" against
+    // the first request's and answers ErrUseLastResponse: the 302 is the answer.
+    for location in ["http:/x", "https:/x", "http:x"] {
+        let (server, requests) = redirect_once(location);
+        let result = run(["http", &server.url("/")]);
+        result.says(0, &format!(": ok: HTTP 302 Found, to {location}, another host: not followed ("));
+        assert!(requests.recv_timeout(Duration::from_millis(200)).is_err(), "{location}: no second request");
+    }
+}
+
+#[test]
+fn gos_order_decides_between_parse_host_limit_scheme_and_dial() {
+    // Go's Client.do: `req.URL.Parse(loc)` first (its error fails the probe), then kubelet's
+    // CheckRedirect (another host: the 3xx is the answer; then `len(via) >= 10`), then the
+    // transport (`unsupported protocol scheme`, then the dial).
+    //
+    // Go parses a '<' in a host, the url crate does not: another host, so the 302 is the answer.
+    let (server, _) = redirect_once("http://a<b/ok");
+    run(["http", &server.url("/")])
+        .says(0, ": ok: HTTP 302 Found, to http://a<b/ok, another host: not followed (");
+    // A bad escape fails Go's parse before any host is compared.
+    let (server, _) = redirect_once("http://elsewhere/a%zz");
+    let result = run(["http", &server.url("/")]);
+    result.says(1, r#": unhealthy: HTTP 302 Found, but its Location "http://elsewhere/a%zz" is not a URL: invalid URL escape "%zz" ("#);
+    // Go parses port 99999 and compares host names only; its dial then fails.
+    let (server, _) = redirect_once("http://127.0.0.1:99999/");
+    let result = run(["http", &server.url("/")]);
+    result.says(
+        1,
+        ": unhealthy: HTTP 302 Found, to http://127.0.0.1:99999/: cannot be followed: invalid port number (",
+    );
+
+    // The 10-request limit comes before the scheme: a chain whose 10th answer points at ftp://.
+    let server =
+        serve(|request, out| match request.path.strip_prefix("/hop/").and_then(|n| n.parse::<u32>().ok()) {
+            Some(0) => respond(out, "302 Found", &[("location", "ftp://127.0.0.1/file")], ""),
+            Some(n) => respond(out, "302 Found", &[("location", &format!("/hop/{}", n - 1))], ""),
+            None => respond(out, "404 Not Found", &[], ""),
+        });
+    let result = run(["http", &server.url("/hop/9")]);
+    result.says(1, ": unhealthy: HTTP 302 Found after 9 redirects, stopped after 10 redirects, the last to ftp://127.0.0.1/file (");
+    let result = run(["http", &server.url("/hop/8")]);
+    result.says(
+        1,
+        r#": unhealthy: HTTP 302 Found after 8 redirects, to ftp://127.0.0.1/file: not followed, "ftp" is not http or https ("#,
+    );
+}
+
+#[test]
+fn every_answer_is_framed_as_go_frames_it() {
+    // Go's ReadResponse calls readTransfer on every answer: bad framing is a transport error
+    // (kubelet: failure) whatever the status, a redirect's or a 503's included.
+    for (answer, expected) in [
+        (
+            &b"HTTP/1.1 302 Found\r\nLocation: /ok\r\nTransfer-Encoding: gzip\r\n\r\n"[..],
+            r#": unreachable: HTTP 302 Found, but the answer is not HTTP: unsupported transfer encoding: "gzip" ("#,
+        ),
+        (
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1x\r\n\r\n",
+            r#": unreachable: HTTP 503 Service Unavailable, but the answer is not HTTP: bad Content-Length "1x" ("#,
+        ),
+        (
+            // parseContentLength runs before the HEAD/204/304 rule and before chunked wins.
+            b"HTTP/1.1 204 No Content\r\nContent-Length: -1\r\n\r\n",
+            r#": unreachable: HTTP 204 No Content, but the answer is not HTTP: bad Content-Length "-1" ("#,
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: +5\r\n\r\n0\r\n\r\n",
+            r#": unreachable: HTTP 200 OK, but the answer is not HTTP: bad Content-Length "+5" ("#,
+        ),
+        (
+            // fixTrailer: a chunked answer may not announce a framing field as a trailer.
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Content-Length\r\n\r\n0\r\n\r\n",
+            r#": unreachable: HTTP 200 OK, but the answer is not HTTP: bad trailer key "Content-Length" ("#,
+        ),
+    ] {
+        run(["http", &raw_server(answer).url("/")]).says(2, expected);
+    }
+    // Before HTTP/1.1 Transfer-Encoding is ignored, and the body runs to the close.
+    let answer = b"HTTP/1.0 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nplain";
+    run(["http", "--body-contains", "plain", &raw_server(answer).url("/")])
+        .says(0, ": ok: HTTP 200 OK, body matches (");
+}
+
+#[test]
+fn a_redirects_body_is_read_up_to_2_kib_before_the_next_hop() {
+    // Go's Client.do: `io.CopyN(io.Discard, resp.Body, 2<<10)` when ContentLength is -1 or at
+    // most 2 KiB, errors ignored; a body that stalls there holds the request until the deadline.
+    let stalled = |length: &'static str| {
+        serve(move |request, out| {
+            if request.path == "/ok" {
+                return respond(out, "200 OK", &[], "ok");
+            }
+            let head =
+                format!("HTTP/1.1 302 Found\r\nLocation: /ok\r\nContent-Length: {length}\r\n\r\nten bytes.");
+            let _ = out.write_all(head.as_bytes());
+            let _ = out.flush();
+            thread::sleep(Duration::from_secs(5));
+        })
+    };
+    let result = run(["http", "-t", "300ms", &stalled("100").url("/")]);
+    let line = result.code(2).within(Duration::from_millis(300) + MARGIN).stderr_line();
+    assert!(line.contains(": unreachable: timed out after 300ms during body ("), "{line}");
+    // A body declared longer than 2 KiB is not read; one cut short is no error.
+    run(["http", "-t", "2s", &stalled("5000").url("/")]).says(0, ": ok: HTTP 200 OK after 1 redirect (");
+    let cut = serve(|request, out| match request.path.as_str() {
+        "/ok" => respond(out, "200 OK", &[], "ok"),
+        _ => {
+            let _ = out
+                .write_all(b"HTTP/1.1 302 Found\r\nLocation: /ok\r\nContent-Length: 100\r\n\r\nten bytes.");
+        }
+    });
+    run(["http", &cut.url("/")]).says(0, ": ok: HTTP 200 OK after 1 redirect (");
+}
+
+#[test]
+fn the_status_code_is_read_as_strconv_atoi_reads_it() {
+    // Go's ReadResponse: three characters after the space, `strconv.Atoi`, not below zero; the
+    // reason may be any bytes. kubelet: a code outside 200-399 is a failure.
+    for (answer, exit, expected) in [
+        (&b"HTTP/1.1 +12 Odd\r\ncontent-length: 0\r\n\r\n"[..], 1, ": unhealthy: HTTP 012 ("),
+        (b"HTTP/1.1 -00 Odd\r\ncontent-length: 0\r\n\r\n", 1, ": unhealthy: HTTP 000 ("),
+        (b"HTTP/1.1 +20 Odd\r\ncontent-length: 0\r\n\r\n", 1, ": unhealthy: HTTP 020 ("),
+        (b"HTTP/1.1 200 \xff\xfe\r\ncontent-length: 0\r\n\r\n", 0, ": ok: HTTP 200 OK ("),
+        (b"HTTP/1.1 -12 Odd\r\n\r\n", 2, ": unreachable: the answer is not HTTP ("),
+        (b"HTTP/1.1 2 0 Odd\r\n\r\n", 2, ": unreachable: the answer is not HTTP ("),
+    ] {
+        run(["http", &raw_server(answer).url("/")]).says(exit, expected);
+    }
+}
+
+#[test]
+fn chunk_size_lines_are_read_as_go_reads_them() {
+    // Go's internal/chunked.go: readChunkLine wants CRLF and no other CR; trailing spaces and
+    // tabs go, then the extension after ';'; parseHexUint takes hex digits only (no sign, no
+    // leading space); overhead beyond 16 KiB more than the data pays for fails; readTrailer
+    // wants CRLF CRLF within 4 KiB and no bare CR or LF.
+    let long_extension = "x".repeat(4000);
+    let many_small_chunks: &'static [u8] = [
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec(),
+        format!("1;{long_extension}\r\nA\r\n").repeat(5).into_bytes(),
+        b"0\r\n\r\n".to_vec(),
+    ]
+    .concat()
+    .leak();
+    for (body, expected) in [
+        (&b" 2\r\nok\r\n0\r\n\r\n"[..], "invalid byte in chunk length"),
+        (b"+2\r\nok\r\n0\r\n\r\n", "invalid byte in chunk length"),
+        (b"2 ;ext\r\nok\r\n0\r\n\r\n", "invalid byte in chunk length"),
+        (b"\r\nok\r\n0\r\n\r\n", "empty hex number for chunk length"),
+        (b"2\nok\r\n0\r\n\r\n", "chunked line ends with bare LF"),
+        (b"2\r\r\nok\r\n0\r\n\r\n", "invalid CR in chunked line"),
+        (b"2\r\nok\r\n0\r\nX-T: 1\n\r\n\r\n", "invalid trailer"),
+        (b"2\r\nok\r\n0\r\nX-T: 1\r\n", "suspiciously long trailer after chunked body"),
+        (b"2\r\nok\r\n0\r\n", "unexpected EOF reading trailer"),
+    ] {
+        let answer: &'static [u8] =
+            [&b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"[..], body].concat().leak();
+        let result = run(["http", &raw_server(answer).url("/")]);
+        result.says(2, &format!(": unreachable: HTTP 200 OK, but reading the body failed: {expected} ("));
+    }
+    let result = run(["http", &raw_server(many_small_chunks).url("/")]);
+    result.says(2, ": unreachable: HTTP 200 OK, but reading the body failed: chunked encoding contains too much non-data (");
+    // Trailing white space before CRLF and an extension are fine.
+    let answer = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2 \t\r\nok\r\n0;end\r\n\r\n";
+    run(["http", "--body-contains", "ok", &raw_server(answer).url("/")])
+        .says(0, ": ok: HTTP 200 OK, body matches (");
+}
+
+#[test]
+fn kubelet_reads_one_byte_past_10_kib() {
+    // kubelet's ReadAtMost(body, 10 KiB) reads 10 KiB + 1 bytes: a body cut short right at
+    // 10 KiB is an unexpected EOF (failure); one that reaches the extra byte is ErrLimitReached
+    // (success, the rest unread).
+    let answer = |sent: usize| -> &'static [u8] {
+        [&b"HTTP/1.1 200 OK\r\ncontent-length: 20000\r\n\r\n"[..], &vec![b'x'; sent]].concat().leak()
+    };
+    let result = run(["http", &raw_server(answer(10 << 10)).url("/")]);
+    result.says(2, ": unreachable: HTTP 200 OK, but reading the body failed: the body ends after 10240 of its 20000 bytes (");
+    run(["http", &raw_server(answer((10 << 10) + 1)).url("/")]).says(0, ": ok: HTTP 200 OK (");
+}
+
+#[test]
+fn header_lines_are_checked_as_textproto_checks_them() {
+    // net/textproto readMIMEHeader: a name with a space before the colon is accepted but not
+    // canonicalised, so `Header.Get("Location")` never finds it and the 302 is the answer; a
+    // folded field's first line needs its colon; a control character in a value is malformed.
+    let answer = b"HTTP/1.1 302 Found\r\nLocation : /elsewhere\r\ncontent-length: 0\r\n\r\n";
+    run(["http", &raw_server(answer).url("/")]).says(0, ": ok: HTTP 302 Found (");
+    for answer in [
+        &b"HTTP/1.1 200 OK\r\nX-Name\r\n : value\r\ncontent-length: 0\r\n\r\n"[..],
+        b"HTTP/1.1 200 OK\r\nX-Bad: a\x01b\r\ncontent-length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX(Bad): a\r\ncontent-length: 0\r\n\r\n",
+    ] {
+        let result = run(["http", &raw_server(answer).url("/")]);
+        result.says(2, ": unreachable: the answer is not HTTP: malformed header line (");
+    }
+}
+
+#[test]
+fn an_explicit_referer_is_replaced_on_a_hop_as_go_replaces_it() {
+    // Go's Client.do copies the first request's headers (copyHeaders), then sets Referer from
+    // the previous URL over them (`req.Header.Set("Referer", ref)`), unless refererForURL gives
+    // "" (https to http): then the given Referer is what is sent.
+    let (server, requests) = redirect_once("/next");
+    run(["http", "-H", "Referer: http://given.example/", &server.url("/start")]).code(0);
+    let request = next_request(&requests);
+    assert_eq!(request.header("referer"), Some(&*server.url("/start")), "{request:?}");
+
+    let (recorder, requests) = recording_server();
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["127.0.0.1"]);
+    let port = recorder.addr.port();
+    let secure = serve_tls(server_config(&pair, None), move |_, out| {
+        respond(out, "302 Found", &[("location", &format!("http://127.0.0.1:{port}/plain"))], "")
+    });
+    let ca = pki.ca.to_str().unwrap();
+    let url = secure.https_url("127.0.0.1", "/");
+    run(["http", "--cacert", ca, "-H", "Referer: http://given.example/", &url])
+        .says(0, ": ok: HTTP 200 OK after 1 redirect (");
+    let request = next_request(&requests);
+    assert_eq!(request.header("referer"), Some("http://given.example/"), "{request:?}");
+    run(["http", "--cacert", ca, &url]).code(0);
+    let request = next_request(&requests);
+    assert_eq!(request.header("referer"), None, "never from https to http: {request:?}");
+}
+
+#[test]
+fn a_head_larger_than_gos_10_mib_is_refused() {
+    // Go's transport: maxHeaderResponseSize, 10 MiB when MaxResponseHeaderBytes is unset (as
+    // kubelet leaves it); beyond that the round trip fails.
+    let big: &'static [u8] = [
+        b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec(),
+        vec![b'x'; 11 << 20],
+        b"\r\ncontent-length: 0\r\n\r\n".to_vec(),
+    ]
+    .concat()
+    .leak();
+    let result = run(["http", "-t", "5s", &raw_server(big).url("/")]);
+    result.says(2, ": unreachable: the answer's headers are larger than 10 MiB (");
 }

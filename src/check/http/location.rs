@@ -1,19 +1,26 @@
 //! What Go's `net/url` makes of a URL's host part, for the decisions kubelet takes on it: the
 //! same-host rule (`URL.Hostname()`, compared byte for byte), whether a `Host` header survives a
-//! hop (`URL.IsAbs()`) and the `Host` sent. Reference resolution itself is the `url` crate's.
+//! hop (`URL.IsAbs()`), the `Host` sent, and which references Go refuses to parse. Reference
+//! resolution itself is the `url` crate's.
 //!
 //! Read from Go's `src/net/url/url.go`: `Parse`/`parse` (fragment cut first, `getScheme`, the
-//! query cut, the authority only after `//`), `parseAuthority` (user info up to the last `@`),
-//! `parseHost` (port after the last `:`, `%` escapes decoded), `URL.Hostname`/`splitHostPort`
-//! and `validOptionalPort`.
+//! query cut, the authority only after `//`), `parseAuthority` (user info up to the last `@`,
+//! `validUserinfo`), `parseHost` (an IP literal only at the start and only IPv6, strict colons
+//! for http and https, port after the colon), `unescape` (a host may escape only non-ASCII bytes
+//! and `%25`), `setPath`/`setFragment` (escapes checked), `ResolveReference` (a reference with a
+//! scheme keeps its own, possibly empty, host), `URL.Hostname`/`splitHostPort` and
+//! `validOptionalPort`.
+
+use std::net::Ipv6Addr;
 
 /// A reference as Go's `url.Parse` reads it: its scheme, and its host when it names one.
 #[derive(Debug, PartialEq, Eq)]
 pub struct GoRef {
     /// Lower-cased, as Go stores it; None for a relative reference.
     pub scheme: Option<String>,
-    /// Go's `URL.Host` (`host[:port]`, escapes decoded) when the reference has an authority;
-    /// `Some("")` for an opaque one (`mailto:x`), which Go gives no host; None when it inherits.
+    /// Go's `URL.Host` (`host[:port]`, escapes decoded) of the resolved URL when the reference
+    /// sets it: from its authority, or `Some("")` for one with a scheme and no authority
+    /// (`mailto:x`, `http:/x`), which `ResolveReference` gives no host; None when it inherits.
     pub host: Option<String>,
 }
 
@@ -30,11 +37,14 @@ pub fn parse(raw: &str) -> Result<GoRef, String> {
     if raw.bytes().any(|b| b < b' ' || b == 0x7f) {
         return Err("invalid control character in URL".to_owned());
     }
-    let raw = raw.split_once('#').map_or(raw, |(before, _)| before);
+    let (raw, fragment) = raw.split_once('#').unwrap_or((raw, ""));
     let (scheme, rest) = scheme(raw)?;
+    // The query is cut off unchecked, as Go does.
     let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
     if !rest.starts_with('/') {
         if scheme.is_some() {
+            // Opaque (`mailto:x`, `http:x`): not checked, and without a host.
+            unescape(fragment, Mode::Fragment)?;
             return Ok(GoRef { scheme, host: Some(String::new()) });
         }
         let first_segment = rest.split('/').next().unwrap_or_default();
@@ -42,12 +52,19 @@ pub fn parse(raw: &str) -> Result<GoRef, String> {
             return Err("first path segment in URL cannot contain colon".to_owned());
         }
     }
-    if (scheme.is_some() || !rest.starts_with("///")) && rest.starts_with("//") {
-        let authority = rest[2..].split('/').next().unwrap_or_default();
-        let host_port = authority.rsplit_once('@').map_or(authority, |(_, after)| after);
-        return Ok(GoRef { scheme, host: Some(host(host_port)?) });
-    }
-    Ok(GoRef { scheme, host: None })
+    let (host, path) = if (scheme.is_some() || !rest.starts_with("///")) && rest.starts_with("//") {
+        let after = &rest[2..];
+        let (authority, path) = after.find('/').map_or((after, ""), |slash| after.split_at(slash));
+        (Some(self::authority(scheme.as_deref(), authority)?), path)
+    } else if scheme.is_some() {
+        // `http:/x`: ResolveReference takes the reference's empty host, not the base's.
+        (Some(String::new()), rest)
+    } else {
+        (None, rest)
+    };
+    unescape(path, Mode::Other)?;
+    unescape(fragment, Mode::Fragment)?;
+    Ok(GoRef { scheme, host })
 }
 
 /// Go's `getScheme`: letters, then letters, digits, `+`, `-` or `.`, up to a `:`.
@@ -64,23 +81,115 @@ fn scheme(raw: &str) -> Result<(Option<String>, &str), String> {
     Ok((None, raw))
 }
 
-/// Go's `parseHost`: checks the port, decodes `%` escapes.
-fn host(host_port: &str) -> Result<String, String> {
-    let after_host = if host_port.starts_with('[') {
-        let close = host_port.rfind(']').ok_or("missing ']' in host")?;
-        &host_port[close + 1..]
-    } else {
-        host_port.rfind(':').map_or("", |colon| &host_port[colon..])
+/// Go's `parseAuthority`: the host after the last `@`, then the user info before it checked.
+fn authority(scheme: Option<&str>, authority: &str) -> Result<String, String> {
+    let (userinfo, host_port) = match authority.rfind('@') {
+        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+        None => (None, authority),
     };
-    if !valid_optional_port(after_host) {
-        return Err(format!("invalid port {after_host:?} after host"));
+    let host = host(scheme, host_port)?;
+    if let Some(userinfo) = userinfo {
+        let valid = |c: char| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c);
+        if !userinfo.chars().all(valid) {
+            return Err("invalid userinfo".to_owned());
+        }
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        unescape(user, Mode::Other)?;
+        unescape(password, Mode::Other)?;
     }
-    let allowed =
-        |c: char| c.is_ascii_alphanumeric() || !c.is_ascii() || "-._~!$&'()*+,;=:[]<>\"%".contains(c);
-    if let Some(bad) = host_port.chars().find(|&c| !allowed(c)) {
-        return Err(format!("invalid character {bad:?} in host name"));
+    Ok(host)
+}
+
+/// Go's `parseHost`: checks the port and the IP literal, decodes `%` escapes.
+fn host(scheme: Option<&str>, host_port: &str) -> Result<String, String> {
+    match host_port.rfind('[') {
+        Some(0) => {
+            let close = host_port.rfind(']').ok_or("missing ']' in host")?;
+            let colon_port = &host_port[close + 1..];
+            if !valid_optional_port(colon_port) {
+                return Err(format!("invalid port {colon_port:?} after host"));
+            }
+            let inside = &host_port[1..close];
+            let mut name = match inside.find("%25") {
+                Some(zone) => {
+                    unescape(&inside[..zone], Mode::Host)? + &unescape(&inside[zone..], Mode::Zone)?
+                }
+                None => unescape(inside, Mode::Host)?,
+            };
+            // netip.ParseAddr, and not IPv4: only an IPv6 address (with a zone) goes in brackets.
+            let (address, zone) = name.split_once('%').map_or((name.as_str(), None), |(a, z)| (a, Some(z)));
+            if address.parse::<Ipv6Addr>().is_err() || zone == Some("") {
+                return Err(format!("invalid host: {name:?} is not an IPv6 address"));
+            }
+            name.insert(0, '[');
+            name.push(']');
+            Ok(name + colon_port)
+        }
+        Some(_) => Err("invalid IP-literal".to_owned()),
+        None => {
+            if let Some(first) = host_port.find(':') {
+                // http and https take the port after the first colon; other schemes the last.
+                let colon = match scheme {
+                    Some("http" | "https") => first,
+                    _ => host_port.rfind(':').unwrap_or(first),
+                };
+                if !valid_optional_port(&host_port[colon..]) {
+                    return Err(format!("invalid port {:?} after host", &host_port[colon..]));
+                }
+            }
+            unescape(host_port, Mode::Host)
+        }
     }
-    crate::net::percent_decode(host_port).map_err(|_| "invalid URL escape in host".to_owned())
+}
+
+/// The parts of a URL Go's `unescape` checks differently.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Host,
+    Zone,
+    Fragment,
+    Other,
+}
+
+/// Go's `unescape`: every `%` starts two hex digits; in a host only non-ASCII bytes (and `%25`)
+/// may be escaped, and only the characters Go's `shouldEscape` leaves alone may appear.
+fn unescape(text: &str, mode: Mode) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|b| (*b as char).to_digit(16)).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c != b'%' {
+            if matches!(mode, Mode::Host | Mode::Zone) && c < 0x80 && !allowed_in_host(c) {
+                return Err(format!("invalid character {:?} in host name", c as char));
+            }
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let escape = String::from_utf8_lossy(&bytes[i..bytes.len().min(i + 3)]).into_owned();
+        let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
+            return Err(format!("invalid URL escape {escape:?}"));
+        };
+        let value = high << 4 | low;
+        let refused = match mode {
+            Mode::Host => high < 8 && escape != "%25",
+            Mode::Zone => escape != "%25" && value != b' ' && !allowed_in_host(value),
+            Mode::Fragment | Mode::Other => false,
+        };
+        if refused {
+            return Err(format!("invalid URL escape {escape:?}"));
+        }
+        out.push(value);
+        i += 3;
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// An ASCII byte Go's `shouldEscape(c, encodeHost)` lets stand in a host.
+fn allowed_in_host(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]<>\"".contains(&c)
 }
 
 /// Go's `validOptionalPort`: empty, or `:` and digits.
@@ -120,16 +229,37 @@ mod tests {
         assert_eq!(host_of("?x=1"), None);
         assert_eq!(host_of("#frag//h"), None);
         assert_eq!(host_of("http://u:p@h@real:1/"), Some("real:1".into()));
-        assert_eq!(host_of("http://%6cocalhost/"), Some("localhost".into()));
+        assert_eq!(host_of("http://caf%C3%A9/"), Some("café".into()));
+        assert_eq!(host_of("http://a<b/"), Some("a<b".into()));
         assert_eq!(host_of("mailto:x@y"), Some(String::new()));
         assert_eq!(host_of("http:foo"), Some(String::new()));
+        // A scheme without an authority: the resolved URL has Go's empty host, not the base's.
+        assert_eq!(host_of("http:/x"), Some(String::new()));
+        assert_eq!(host_of("https:/x?y"), Some(String::new()));
         assert_eq!(host_of("http://[::1]:80/"), Some("[::1]:80".into()));
-        assert!(parse("http://h:80x/").is_err());
-        assert!(parse(":foo").is_err());
+        assert_eq!(host_of("http://[fe80::1%25eth0]/"), Some("[fe80::1%eth0]".into()));
+        assert_eq!(host_of("//a:1:2/"), Some("a:1:2".into()));
+        assert_eq!(host_of("/a%20b?q=%zz"), None);
+        for bad in [
+            "http://h:80x/",
+            ":foo",
+            "a\tb",
+            "http://h%zz/",
+            "http://%6cocalhost/",
+            "http://a b/",
+            "http://a:1:2/",
+            "http://x[::1]/",
+            "http://[1.2.3.4]/",
+            "http://[::1/",
+            "http://us er@h/",
+            "http://u:%zz@h/",
+            "/a%zz",
+            "/ok#%zz",
+            "mailto:x#%z",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
         assert!(parse("a:b/c").unwrap().is_absolute());
-        assert!(parse("a\tb").is_err());
-        assert!(parse("http://h%zz/").is_err());
-        assert!(parse("http://a b/").is_err());
     }
 
     #[test]
@@ -139,5 +269,6 @@ mod tests {
         assert_eq!(hostname("[::1]"), "::1");
         assert_eq!(hostname("h:"), "h");
         assert_eq!(hostname("h"), "h");
+        assert_eq!(hostname(""), "");
     }
 }

@@ -3,8 +3,8 @@
 //! 301/302/303/307/308 followed to the same host name only, stopping where Go stops; up to 10 KiB
 //! of every body read within the deadline; no keep-alive, no compression, no proxy.
 
-mod location;
-mod wire;
+pub mod location;
+pub mod wire;
 
 use std::{
     io::{BufReader, Read},
@@ -31,7 +31,8 @@ use wire::{Connection, Failure, Framing};
 /// Kubelet's `RedirectChecker` (and Go's `defaultCheckRedirect`) refuse the next hop once this
 /// many requests have been made: at most 9 redirects are followed.
 const MAX_REQUESTS: usize = 10;
-/// Kubelet's `maxRespBodyLength`: how much of every body is read.
+/// Kubelet's `maxRespBodyLength`: how much of every body is read (and one byte more, as its
+/// `ReadAtMost` reads).
 const KUBELET_BODY: u64 = 10 << 10;
 /// How much of a body a body check reads; a longer body is judged on this much.
 const BODY_CAP: u64 = 1 << 20;
@@ -232,11 +233,21 @@ impl Check for Http {
             };
             let status = exchange.head.status;
             let seen = seen(status, requests - 1);
+            // Go's readTransfer refuses bad framing as it reads the head: no answer at all,
+            // whatever its status, a redirect's included.
+            let framing = match exchange.head.framing(self.shared.method.as_str()) {
+                Ok(framing) => framing,
+                Err(why) => {
+                    return Verdict::unreachable(format!("{seen}, but the answer is not HTTP: {why}"));
+                }
+            };
             let location = exchange.head.location.clone().filter(|l| !l.is_empty());
             let Some(location) = location.filter(|_| FOLLOWED.contains(&status)) else {
-                return self.judge(&mut exchange, seen, trace);
+                return self.judge(&mut exchange, framing, seen, trace);
             };
-            // Go: `req.URL.Parse(loc)`; an error fails the probe.
+            // Go's Client.do, step by step: `req.URL.Parse(loc)` (an error fails the probe), then
+            // kubelet's CheckRedirect (another host name: the 3xx is the answer; then the
+            // 10-request limit), then the transport (the scheme, then the address).
             let shown = redact_url(&location);
             let go = match location::parse(&location) {
                 Ok(go) => go,
@@ -246,32 +257,38 @@ impl Check for Http {
                     ));
                 }
             };
-            let next = match hop.url.join(&location) {
-                Ok(next) => next,
-                Err(why) => {
-                    return Verdict::unhealthy(format!(
-                        "{seen}, but its Location {shown:?} is not a URL: {why}"
-                    ));
-                }
-            };
             let go_host = go.host.clone().unwrap_or_else(|| hop.go_host.clone());
-            // kubelet's RedirectChecker: another host name than the first request's is not
-            // followed, and its 3xx is the answer.
             if location::hostname(&go_host) != location::hostname(&first.go_host) {
                 let seen = format!("{seen}, to {shown}, another host: not followed");
-                return self.judge(&mut exchange, seen, trace);
+                return self.judge(&mut exchange, framing, seen, trace);
             }
+            let next = hop.url.join(&location);
             if requests >= MAX_REQUESTS {
-                let shown = redact_url(next.as_str());
+                let last = next.as_ref().map_or(shown, |next| redact_url(next.as_str()));
                 return Verdict::unhealthy(format!(
-                    "{seen}, stopped after {MAX_REQUESTS} redirects, the last to {shown}"
+                    "{seen}, stopped after {MAX_REQUESTS} redirects, the last to {last}"
                 ));
             }
-            if !matches!(next.scheme(), "http" | "https") {
-                let scheme = next.scheme();
+            let scheme = go.scheme.clone().unwrap_or_else(|| hop.url.scheme().to_owned());
+            if !matches!(scheme.as_str(), "http" | "https") {
                 return Verdict::unhealthy(format!(
                     "{seen}, to {shown}: not followed, {scheme:?} is not http or https"
                 ));
+            }
+            // What Go parses and the url crate cannot (a port above 65535): Go's dial fails.
+            let next = match next {
+                Ok(next) => next,
+                Err(why) => {
+                    return Verdict::unhealthy(format!("{seen}, to {shown}: cannot be followed: {why}"));
+                }
+            };
+            // Go reads up to 2 KiB of the redirect's body before the next request, errors
+            // ignored; a body that stalls there uses up the deadline.
+            let slurp = framing.redirect_slurp();
+            if slurp > 0 {
+                trace.enter("body");
+                let body = wire::Body::new(&mut exchange.reader, framing);
+                let _ = std::io::copy(&mut body.take(slurp), &mut std::io::sink());
             }
             // Go keeps a custom Host on a redirect whose Location has no scheme (issue 22233).
             let host_header = hop.host_header.take().filter(|_| !go.is_absolute());
@@ -418,22 +435,18 @@ impl Http {
 
     /// The verdict on the final answer: its status, then (as kubelet does for every answer) up
     /// to 10 KiB of its body, or the body check's share of it.
-    fn judge(&self, exchange: &mut Exchange, seen: String, trace: &Trace) -> Verdict {
+    fn judge(&self, exchange: &mut Exchange, framing: Framing, seen: String, trace: &Trace) -> Verdict {
         if !self.shared.status.contains(exchange.head.status) {
             return Verdict::unhealthy(seen);
         }
-        let framing = match exchange.head.framing(self.shared.method.as_str()) {
-            Ok(framing) => framing,
-            Err(why) => return Verdict::unreachable(format!("{seen}, but the answer is not HTTP: {why}")),
-        };
         let cap = if self.shared.body.is_some() { BODY_CAP } else { KUBELET_BODY };
         let mut body = Vec::new();
         if framing != Framing::Empty {
             trace.enter("body");
-            // One byte past the cap tells a longer body from one of exactly the cap.
+            // One byte past the cap, as kubelet's ReadAtMost reads: it tells a longer body from
+            // one of exactly the cap, and a body cut short right after the cap is a failure.
             let reader = wire::Body::new(&mut exchange.reader, framing);
-            let limit = if self.shared.body.is_some() { cap + 1 } else { cap };
-            if let Err(err) = reader.take(limit).read_to_end(&mut body) {
+            if let Err(err) = reader.take(cap + 1).read_to_end(&mut body) {
                 return Verdict::unreachable(format!(
                     "{seen}, but reading the body failed: {}",
                     wire::describe(&err)
@@ -600,7 +613,8 @@ mod tests {
             ("http://h:0/", "not a port"),
             ("http://h:/", "not a port"),
             ("http://a b/", "not a URL"),
-            ("http://u:%zz@h/", "two hex digits"),
+            // Go's parseAuthority refuses the escape; the password is not quoted.
+            ("http://u:%zz@h/", "'http://u:***@h/' is not a URL"),
         ] {
             let err = parse_url(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
