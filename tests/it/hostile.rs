@@ -142,6 +142,10 @@ fn a_tls_server_on_a_plain_url() {
             "redis" => {
                 ": unreachable: the answer is TLS, not Redis's protocol: the port speaks TLS (use rediss://) ("
             }
+            "postgres" => concat!(
+                ": unreachable: the answer is TLS, not PostgreSQL's protocol: the port speaks TLS ",
+                "(use sslmode=require with sslnegotiation=direct) ("
+            ),
             _ => not_its_protocol(check),
         };
         assert_verdict(check, &target, 2, expected);

@@ -318,8 +318,12 @@ fn every_sslmode_over_tls() {
     );
     let result = run(["postgres", &no_cert]);
     result.says(1, ": unhealthy: 28000 ");
+    // Found when TLS starts, as libpq finds it there: the connection fails.
     let result = run(["postgres", &format!("{no_cert} sslcert={}", client.cert.display())]);
-    result.says(3, "certificate present, but not private key file \"~/.postgresql/postgresql.key\"");
+    result.says(
+        2,
+        ": unreachable: certificate present, but not private key file \"~/.postgresql/postgresql.key\" (",
+    );
 }
 
 #[test]
@@ -372,11 +376,17 @@ fn malformed_targets_are_usage_errors_without_the_password() {
         ("host=db password=hunter2 require_auth=scram-sha-256", "require_auth: probe cannot"),
         ("host=a,b port=1,2,3 password=hunter2", "could not match 3 port numbers to 2 hosts"),
         ("service=nowhere password=hunter2", "definition of service \"nowhere\" not found"),
+        ("host=db password=hunter2 replication=database", "replication: probe checks ordinary sessions only"),
+        ("hostaddr=fe80::1%eth0 password=hunter2", "could not parse network address \"fe80::1%eth0\""),
     ] {
         let result = run(["postgres", target]);
         result.says(3, expected);
         result.hides("hunter2");
     }
+    // From the environment too: PGGSSENCMODE=require cannot be honoured without GSSAPI.
+    let result = probe().env("PGGSSENCMODE", "require").args(["postgres", "host=db password=hunter2"]).run();
+    result.says(3, "gssencmode=require: probe has no GSSAPI");
+    result.hides("hunter2");
 }
 
 #[test]
@@ -436,6 +446,9 @@ fn the_password_file_is_read_for_each_host_of_a_list() {
     fs::write(&passfile, format!("127.0.0.1:{}:*:app:first-Secret-1\n", first.port())).unwrap();
     let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
     result.says(1, ": unhealthy: the server asks for a password and none was given");
+    // The `passfile` key names the file as PGPASSFILE does.
+    let target = format!("host=127.0.0.1 port={} user=app passfile={}", first.port(), passfile.display());
+    probe().args(["postgres", &target]).run().says(0, ": ok: logged in as app to app (");
     // hostaddr without host: the file is matched against the address; the port as text.
     let target = format!("hostaddr=127.0.0.1 port={} user=app", first.port());
     probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run().code(0);
@@ -517,6 +530,10 @@ fn target_session_attrs_over_a_primary_and_a_real_standby() {
         ])
         .run();
     from_env.says(0, ", primary (");
+    // --expect-role judges the host the connection reached, the first that answers (issue 20):
+    // to choose by role, target_session_attrs does it.
+    let result = run(["postgres", "--expect-role", "replica", &list(&primary, &standby, "any")]);
+    result.says(1, ": unhealthy: logged in as app to app, but it is a primary, not a replica (");
     // A host that is down is passed over too.
     let refusing = sockets::refusing();
     let down_first = format!(
@@ -728,4 +745,198 @@ fn a_query_cut_by_the_deadline_is_cancelled_on_the_server() {
         assert!(Instant::now() < until, "the query is still running on the server");
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// libpq's order is the string (or its service section), PGPASSWORD, the password file; probe's
+/// own --password-file sits above PGPASSWORD: an explicit option wins over an inherited variable.
+#[test]
+fn password_file_option_wins_over_pgpassword_but_not_over_the_url() {
+    let pg = Postgres::start();
+    let right = pg.dir.path().join("right");
+    let wrong = pg.dir.path().join("wrong");
+    fs::write(&right, format!("{APP_PASSWORD}\n")).unwrap();
+    fs::write(&wrong, "not-the-Secret\n").unwrap();
+    let target = format!("host=127.0.0.1 port={} user=app", pg.port());
+    let result = probe()
+        .env("PGPASSWORD", "wrong-from-env")
+        .args(["postgres", "--password-file", right.to_str().unwrap(), &target])
+        .run();
+    result.says(0, ": ok: logged in as app to app (");
+    result.hides(APP_PASSWORD).hides("wrong-from-env");
+    let result = probe()
+        .env("PGPASSWORD", APP_PASSWORD)
+        .args(["postgres", "--password-file", wrong.to_str().unwrap(), &target])
+        .run();
+    result.says(1, ": unhealthy: 28P01 password authentication failed for user \"app\"");
+    result.hides("not-the-Secret");
+    // The password the URL states wins over the option.
+    let result = run(["postgres", "--password-file", wrong.to_str().unwrap(), &pg.app_url()]);
+    result.says(0, ": ok: logged in as app to app (");
+    let result =
+        run(["postgres", "--password-file", right.to_str().unwrap(), &pg.url(APP_USER, "nope", APP_USER)]);
+    result.says(1, ": unhealthy: 28P01 password authentication failed");
+    // An empty --password-file is a mistake, not "no password" (issue 20).
+    let empty = pg.dir.path().join("empty");
+    fs::write(&empty, "\n").unwrap();
+    let result = run(["postgres", "--password-file", empty.to_str().unwrap(), &target]);
+    result.says(3, &format!("--password-file {} is empty", empty.display()));
+}
+
+/// libpq's build_startup_packet sends PGDATESTYLE, PGTZ and PGGEQO unless set to `default` (any
+/// case); an empty one is sent, and the server refuses an empty time zone.
+#[test]
+fn pgtz_and_pgdatestyle_set_to_default_are_not_sent() {
+    let pg = Postgres::start();
+    pg.sql("ALTER DATABASE app SET timezone = 'Asia/Tokyo'");
+    pg.sql("ALTER DATABASE app SET DateStyle = 'German, DMY'");
+    let query = "SELECT 1/(current_setting('TimeZone') = 'Asia/Tokyo' AND current_setting('DateStyle') = 'German, DMY')::int";
+    let result = probe()
+        .env("PGTZ", "default")
+        .env("PGDATESTYLE", "DEFAULT")
+        .args(["postgres", "--query", query, &pg.app_url()])
+        .run();
+    result.says(0, ", query returned 1 row (");
+    // Sent, the setting replaces the database's: the same query divides by zero.
+    let result =
+        probe().env("PGTZ", "Europe/Paris").args(["postgres", "--query", query, &pg.app_url()]).run();
+    result.says(1, ": unhealthy: the query failed: 22012 division by zero");
+    let result = probe().env("PGTZ", "").args(["postgres", &pg.app_url()]).run();
+    result.says(1, ": unhealthy: 22023 invalid value for parameter \"TimeZone\": \"\"");
+}
+
+/// A TLS-only port answers plain text (a startup packet, or an SSLRequest) with a TLS alert;
+/// as the http check does, probe says the port speaks TLS.
+#[test]
+fn plain_text_to_a_tls_only_port_says_it_speaks_tls() {
+    let pki = Pki::new();
+    let pair = pki.issue("server", &["localhost"]);
+    let tls_only = support::http::serve_tls(support::certs::server_config(&pair, None), |_, _| {});
+    for mode in ["disable", "prefer", "require"] {
+        let target = format!("host=127.0.0.1 port={} user=app sslmode={mode}", tls_only.addr.port());
+        let result = run(["postgres", &target]);
+        result.says(
+            2,
+            ": unreachable: the answer is TLS, not PostgreSQL's protocol: the port speaks TLS (use sslmode=require with sslnegotiation=direct) (",
+        );
+    }
+    let target = format!("host=127.0.0.1 port={} user=app", tls_only.addr.port());
+    run(["postgres", "--ping", &target])
+        .says(2, ": unreachable: the answer is TLS, not PostgreSQL's protocol");
+}
+
+/// libpq reads sslrootcert, sslcert and sslkey when the server has agreed to TLS (initialize_SSL):
+/// a server without TLS never has them read; with prefer, a TLS setup that fails falls back to
+/// plain (checked with psql 15: ssl is off in pg_stat_ssl); with require, it is the verdict.
+#[test]
+fn tls_files_are_read_when_tls_starts() {
+    use std::os::unix::fs::PermissionsExt;
+    let pg = Postgres::start();
+    let garbage = pg.dir.path().join("garbage.pem");
+    fs::write(&garbage, "not a certificate\n").unwrap();
+    fs::set_permissions(&garbage, fs::Permissions::from_mode(0o600)).unwrap();
+    let bad_files = format!("sslcert={0} sslkey={0}", garbage.display());
+    for mode in ["prefer", "allow"] {
+        let target = format!("{} sslmode={mode} {bad_files}", conninfo_of(&pg));
+        run(["postgres", &target]).says(0, ": ok: logged in as app to app (");
+    }
+
+    let pki = Pki::new();
+    let server = pki.issue("postgres", &["localhost"]);
+    let with_tls = Postgres::with(Options { tls: Some((&server, &pki.ca)), ..Options::default() });
+    let plain_session = "SELECT 1/(NOT ssl)::int FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    let target = format!("{} sslmode=prefer {bad_files}", conninfo_of(&with_tls));
+    run(["postgres", "--query", plain_session, &target]).says(0, ", query returned 1 row (");
+    let target = format!("{} sslmode=require {bad_files}", conninfo_of(&with_tls));
+    let result = run(["postgres", &target]);
+    result.says(2, &format!(": unreachable: sslcert {}: ", garbage.display()));
+    result.hides(APP_PASSWORD);
+    // libpq's order: the certificate is read before the key is looked for.
+    let target = format!(
+        "{} sslmode=require sslcert={} sslkey=/nonexistent/key",
+        conninfo_of(&with_tls),
+        server.cert.display()
+    );
+    run(["postgres", &target])
+        .says(2, ": unreachable: certificate present, but not private key file \"/nonexistent/key\" (");
+}
+
+/// PGHOSTADDR: the connection goes to the address, with no name resolution, while host names
+/// the password file's line and the certificate's name, as libpq does.
+#[test]
+fn pghostaddr_connects_to_the_address_while_host_names_the_server() {
+    use std::os::unix::fs::PermissionsExt;
+    let pki = Pki::new();
+    let server = pki.issue("postgres", &["db.invalid"]);
+    let pg = Postgres::with(Options { tls: Some((&server, &pki.ca)), ..Options::default() });
+    let passfile = pg.dir.path().join("pgpass");
+    fs::write(&passfile, format!("db.invalid:{}:*:app:{APP_PASSWORD}\n", pg.port())).unwrap();
+    fs::set_permissions(&passfile, fs::Permissions::from_mode(0o600)).unwrap();
+    let target = format!(
+        "host=db.invalid port={} user=app sslmode=verify-full sslrootcert={}",
+        pg.port(),
+        pki.ca.display()
+    );
+    let result =
+        probe().env("PGHOSTADDR", "127.0.0.1").env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    result.says(0, ": ok: logged in as app to app (");
+    result.hides(APP_PASSWORD);
+    // Without it, the name must resolve, and .invalid never does.
+    let result = probe().env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    result.code(2);
+    // A line for the address does not serve a host that has a name.
+    fs::write(&passfile, format!("127.0.0.1:{}:*:app:{APP_PASSWORD}\n", pg.port())).unwrap();
+    let result =
+        probe().env("PGHOSTADDR", "127.0.0.1").env("PGPASSFILE", &passfile).args(["postgres", &target]).run();
+    result.says(1, ": unhealthy: the server asks for a password and none was given");
+    // libpq's inet_aton forms of hostaddr reach the same address.
+    let short = format!("hostaddr=127.1 port={} user=app password={APP_PASSWORD}", pg.port());
+    run(["postgres", &short]).says(0, ": ok: logged in as app to app (");
+}
+
+/// channel_binding=require (or PGCHANNELBINDING): SCRAM bound to the TLS session succeeds; a
+/// login without it (plain connection, md5, trust) is refused by the client, as libpq refuses it.
+#[test]
+fn channel_binding_required_as_libpq_requires_it() {
+    let pki = Pki::new();
+    let server = pki.issue("postgres", &["localhost"]);
+    let pg = Postgres::with(Options {
+        hba: &["host all md5user 127.0.0.1/32 md5", "host all trusted 127.0.0.1/32 trust"],
+        tls: Some((&server, &pki.ca)),
+        ..Options::default()
+    });
+    pg.sql("SET password_encryption = 'md5'; CREATE ROLE md5user LOGIN PASSWORD 'md5-pw'");
+    pg.sql("CREATE ROLE trusted LOGIN");
+    let port = pg.port();
+    let bound = |target: String| probe().env("PGCHANNELBINDING", "require").args(["postgres", &target]).run();
+    let result = bound(format!("{} sslmode=require", conninfo_of(&pg)));
+    result.says(0, ": ok: logged in as app to app (");
+    let refused = ": unhealthy: channel_binding=require, but the server authenticated without channel binding (it needs SCRAM over TLS) (";
+    bound(format!("{} sslmode=disable", conninfo_of(&pg))).says(1, refused);
+    bound(format!("host=127.0.0.1 port={port} user=md5user password=md5-pw dbname=postgres sslmode=require"))
+        .says(1, refused);
+    bound(format!("host=127.0.0.1 port={port} user=trusted dbname=postgres sslmode=require"))
+        .says(1, refused);
+    // The string wins over the variable.
+    let result = bound(format!("{} sslmode=disable channel_binding=prefer", conninfo_of(&pg)));
+    result.says(0, ": ok: logged in as app to app (");
+}
+
+/// PGCLIENTENCODING: a name the server does not know is refused by the server, as with libpq;
+/// a good one is checked the same way, but probe's session stays UTF8 (tokio-postgres needs it;
+/// listed under "Differences from libpq").
+#[test]
+fn pgclientencoding_is_judged_by_the_server_and_the_session_stays_utf8() {
+    let pg = Postgres::start();
+    let utf8 = "SELECT 1/(current_setting('client_encoding') = 'UTF8')::int";
+    let result = probe().env("PGCLIENTENCODING", "bogus").args(["postgres", &pg.app_url()]).run();
+    result.says(1, ": unhealthy: 22023 invalid value for parameter \"client_encoding\": \"bogus\"");
+    for encoding in ["LATIN1", "auto"] {
+        let result = probe()
+            .env("PGCLIENTENCODING", encoding)
+            .args(["postgres", "--query", utf8, &pg.app_url()])
+            .run();
+        result.says(0, ", query returned 1 row (");
+    }
+    let url = format!("{}?client_encoding=nonesuch", pg.app_url());
+    run(["postgres", &url]).says(1, ": unhealthy: 22023 invalid value for parameter \"client_encoding\"");
 }

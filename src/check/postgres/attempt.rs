@@ -20,7 +20,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::{
     Role, ping,
     settings::{Address, DEFAULT_SOCKET_DIR, Host, SessionAttrs, Settings, SslMode},
-    watch::{Expect, MarkTls, NotPostgres, Progress, Watched},
+    watch::{Expect, MarkTls, NotPostgres, Progress, TlsSetup, Watched},
 };
 use crate::{
     check::Check,
@@ -38,8 +38,6 @@ pub enum Mode {
 
 pub struct Postgres {
     pub settings: Settings,
-    /// The TLS configuration, when some host may use TLS.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
     pub mode: Arc<Mode>,
 }
 
@@ -121,8 +119,8 @@ impl Postgres {
             let cap = crate::duration::setting(capped.unwrap_or_default());
             Step::Next(Status::Unreachable, format!("timed out after {cap} (connect_timeout)"))
         };
-        let tls_possible =
-            matches!(host.address, Address::Tcp { .. } | Address::Default) && self.tls.is_some();
+        let tls_possible = matches!(host.address, Address::Tcp { .. } | Address::Default)
+            && self.settings.sslmode != SslMode::Disable;
         if let Mode::Ping = *self.mode {
             let (stream, _) = match self.open(host, host_deadline, trace) {
                 Ok(opened) => opened,
@@ -265,19 +263,18 @@ impl Postgres {
         config
     }
 
-    /// The TLS connector for this host, named as the certificate must name it.
-    fn tls_connect(&self, host: &Host) -> Option<Result<Connector, String>> {
+    /// The TLS connector for this host, named as the certificate must name it. The TLS files
+    /// are read here, when TLS starts, as libpq reads them.
+    fn tls_connect(&self, host: &Host) -> Result<Connector, String> {
         let server_name = match &host.address {
             Address::Tcp { name, .. } if !name.is_empty() => name.clone(),
             Address::Tcp { hostaddr: Some(addr), .. } => addr.to_string(),
             _ => "localhost".to_owned(),
         };
-        let config = self.tls.as_ref()?;
-        let mut make = MakeRustlsConnect::new((**config).clone());
-        Some(
-            MakeTlsConnect::<tokio::net::TcpStream>::make_tls_connect(&mut make, &server_name)
-                .map_err(|err| format!("TLS: {err}")),
-        )
+        let config = super::tls_config(&self.settings)?;
+        let mut make = MakeRustlsConnect::new((*config).clone());
+        MakeTlsConnect::<tokio::net::TcpStream>::make_tls_connect(&mut make, &server_name)
+            .map_err(|err| format!("TLS: {err}"))
     }
 
     async fn connect(
@@ -292,15 +289,11 @@ impl Postgres {
         let stream = into_tokio(stream).map_err(|err| Failure::Local(net::describe(&err)))?;
         match (stream, wire) {
             (TokioStream::Tcp(tcp), Wire::PreferTls | Wire::RequireTls) => {
-                let inner = match self.tls_connect(host) {
-                    Some(Ok(inner)) => inner,
-                    Some(Err(why)) => return Err(Failure::Local(why)),
-                    None => return Err(Failure::Local("TLS is not configured".to_owned())),
-                };
                 trace.enter("tls");
                 let expect = if self.settings.direct_tls { Expect::Nothing } else { Expect::SslAnswer };
                 let tcp = Watched::new(tcp, trace, expect, progress);
-                let tls = MarkTls { inner, trace: trace.clone(), progress: Arc::clone(progress) };
+                let build = || self.tls_connect(host);
+                let tls = MarkTls { build, trace: trace.clone(), progress: Arc::clone(progress) };
                 let (client, connection) = config.connect_raw(tcp, tls).await.map_err(Failure::Pg)?;
                 Ok(Session::spawn(client, connection, progress.tls_used.load(Ordering::Relaxed)))
             }
@@ -411,7 +404,7 @@ impl Postgres {
             Peer::Tcp(addr) => {
                 let Ok(stream) = tokio::net::TcpStream::connect(addr).await else { return };
                 match (tls, self.tls_connect(host)) {
-                    (true, Some(Ok(connect))) => {
+                    (true, Ok(connect)) => {
                         let _ = token.cancel_query_raw(stream, connect).await;
                     }
                     _ => {
@@ -442,6 +435,7 @@ impl Postgres {
         match err.as_db_error() {
             Some(_) => Verdict::unhealthy(message),
             None if message.starts_with("the server asks for a password") => Verdict::unhealthy(message),
+            None if message.starts_with("channel_binding=require") => Verdict::unhealthy(message),
             None => Verdict::unreachable(message),
         }
     }
@@ -462,6 +456,12 @@ impl Postgres {
                 message.push_str(note);
             }
             return message;
+        }
+        // tokio-postgres's cause for libpq's three "channel binding required" refusals: the
+        // server logged us in without SCRAM (trust, md5, password) or offered SCRAM without
+        // channel binding (no TLS, or a server without SCRAM-SHA-256-PLUS).
+        if cause.as_deref() == Some("server did not use channel binding") {
+            return "channel_binding=require, but the server authenticated without channel binding (it needs SCRAM over TLS)".to_owned();
         }
         if wire == Wire::RequireTls && progress.refused_tls.load(Ordering::Relaxed) {
             return format!(
@@ -580,13 +580,16 @@ fn describe_query(err: &tokio_postgres::Error, what: &str) -> Verdict {
 fn describe_transport(err: &tokio_postgres::Error) -> String {
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
+        if let Some(setup) = cause.downcast_ref::<TlsSetup>() {
+            return setup.to_string();
+        }
         if let Some(tls_error) = cause.downcast_ref::<rustls::Error>() {
             return tls::describe(tls_error);
         }
         if let Some(io) = cause.downcast_ref::<io::Error>() {
             let inner = io.get_ref();
-            if inner.is_some_and(|inner| inner.is::<NotPostgres>()) {
-                return NotPostgres.to_string();
+            if let Some(foreign) = inner.and_then(|inner| inner.downcast_ref::<NotPostgres>()) {
+                return foreign.to_string();
             }
             match inner.and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
                 Some(tls_error) => return tls::describe(tls_error),

@@ -6,11 +6,11 @@
 //! Terminate, so the server's log stays clean.
 
 mod attempt;
-mod parse;
+pub mod parse;
 mod passfile;
-mod ping;
+pub mod ping;
 mod service;
-mod settings;
+pub mod settings;
 mod watch;
 
 use std::{path::PathBuf, sync::Arc};
@@ -77,9 +77,8 @@ impl Args {
                 let settings = pairs
                     .and_then(|pairs| settings::settings(&pairs, &env, password_file.as_ref()))
                     .map_err(|why| anyhow::anyhow!("'{shown}': {why}"))?;
-                let tls = tls_config(&settings).map_err(|why| anyhow::anyhow!("'{shown}': {why:#}"))?;
                 let label = if text.is_empty() { describe_settings(&settings) } else { shown };
-                let check = Postgres { settings, tls, mode: Arc::clone(&mode) };
+                let check = Postgres { settings, mode: Arc::clone(&mode) };
                 Ok(Target { label, check: Arc::new(check) })
             })
             .collect()
@@ -114,32 +113,26 @@ fn describe_settings(settings: &Settings) -> String {
     format!("postgres://{}@{}/{}", settings.user, hosts.join(","), settings.dbname)
 }
 
-/// libpq's sslmode as a rustls configuration: below verify-ca, nothing is verified unless a
-/// root certificate file is there (then the chain, as libpq); verify-ca the chain, verify-full
-/// chain and name. None when no host can use TLS.
-fn tls_config(settings: &Settings) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
-    let tcp =
-        settings.hosts.iter().any(|host| matches!(host.address, Address::Tcp { .. } | Address::Default));
-    if settings.sslmode == SslMode::Disable || !tcp {
-        return Ok(None);
-    }
-    let (roots, verify) = match (&settings.tls.root, settings.sslmode) {
+/// libpq's sslmode as a rustls configuration, built when the server has agreed to TLS, so the
+/// files are read then, as libpq reads them: below verify-ca, nothing is verified unless a root
+/// certificate file is there (then the chain, as libpq); verify-ca the chain, verify-full chain
+/// and name.
+pub(crate) fn tls_config(settings: &Settings) -> Result<Arc<rustls::ClientConfig>, String> {
+    let files = settings.tls.at_tls_start(settings.sslmode)?;
+    let (roots, verify) = match (&files.root, settings.sslmode) {
         (Root::System, _) => (None, Verify::Full),
         (root, SslMode::VerifyFull) => (root_path(root), Verify::Full),
         (Root::File(path), _) => (Some(path.as_path()), Verify::Chain),
         (Root::None, SslMode::VerifyCa) => (None, Verify::Chain),
         (Root::None, _) => (None, Verify::Nothing),
     };
-    let identity = settings.tls.identity.as_ref().map(|(cert, key)| (cert.as_path(), key.as_path()));
-    let mut config = tls::client_config(roots, identity, verify)?;
-    if let Some((_, key)) = &settings.tls.identity {
-        settings::check_key_mode(key).map_err(anyhow::Error::msg)?;
-    }
+    let identity = files.identity.as_ref().map(|(cert, key)| (cert.as_path(), key.as_path()));
+    let mut config = tls::client_config(roots, identity, verify).map_err(|err| format!("{err:#}"))?;
     config.enable_sni = settings.sni;
     if settings.direct_tls {
         config.alpn_protocols = vec![b"postgresql".to_vec()];
     }
-    Ok(Some(Arc::new(config)))
+    Ok(Arc::new(config))
 }
 
 fn root_path(root: &Root) -> Option<&std::path::Path> {

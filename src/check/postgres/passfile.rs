@@ -43,9 +43,11 @@ impl PassFile {
     /// that matches, as libpq's `passwordFromFile`. An empty password is none.
     pub fn lookup(&self, host: &str, port: &str, dbname: &str, user: &str) -> Option<Secret> {
         let PassFile::Text(text) = self else { return None };
+        // libpq's pg_strip_crlf: every trailing CR and LF goes, so `pw\r\r\n` is `pw`.
         text.split('\n')
-            .map(|line| line.strip_suffix('\r').unwrap_or(line))
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| line.trim_end_matches(['\r', '\n']))
+            .filter(|line| !line.is_empty())
             .find_map(|line| {
                 let mut rest = line;
                 for wanted in [host, port, dbname, user] {
@@ -134,6 +136,10 @@ mod tests {
         assert_eq!(password("h:1:d:u", ["h", "1", "d", "u"]), None);
         assert_eq!(password("h:1:d:u:\n*:*:*:*:later", ["h", "1", "d", "u"]), None);
         assert_eq!(password("h:1:d:u:p\r\n", ["h", "1", "d", "u"]).as_deref(), Some("p"));
+        // libpq strips every trailing CR (pg_strip_crlf), not just one; one inside stays.
+        assert_eq!(password("h:1:d:u:p\r\r\r\n", ["h", "1", "d", "u"]).as_deref(), Some("p"));
+        assert_eq!(password("h:1:d:u:p\r\r", ["h", "1", "d", "u"]).as_deref(), Some("p"));
+        assert_eq!(password("h:1:d:u:p\rq\r\n", ["h", "1", "d", "u"]).as_deref(), Some("p\rq"));
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum Answer {
     Incomplete,
     /// Not PostgreSQL's protocol.
     Foreign,
+    /// A TLS record: the port speaks TLS only.
+    Tls,
 }
 
 pub fn startup_packet(user: &str, dbname: &str, application_name: &str) -> Vec<u8> {
@@ -40,6 +42,14 @@ pub fn startup_packet(user: &str, dbname: &str, application_name: &str) -> Vec<u
 /// Reads the first message of `bytes`, the server's answer so far.
 pub fn first_answer(bytes: &[u8]) -> Answer {
     let Some(&kind) = bytes.first() else { return Answer::Incomplete };
+    // A TLS alert or handshake record (21 or 22, then version 3.x), as the http check reads it.
+    if matches!(kind, 0x15 | 0x16) {
+        return match bytes.get(1) {
+            None => Answer::Incomplete,
+            Some(_) if net::is_tls_record(bytes) => Answer::Tls,
+            Some(_) => Answer::Foreign,
+        };
+    }
     if !matches!(kind, b'R' | b'E' | b'v') {
         return Answer::Foreign;
     }
@@ -90,6 +100,7 @@ pub fn verdict(answer: Answer) -> Verdict {
         Answer::Incomplete | Answer::Foreign => {
             Verdict::unreachable("the answer is not PostgreSQL's protocol")
         }
+        Answer::Tls => Verdict::unreachable(super::watch::speaks_tls()),
     }
 }
 
@@ -153,6 +164,11 @@ mod tests {
         assert_eq!(first_answer(&message(b'E', b"C57\0\0")), Answer::Foreign);
         assert_eq!(first_answer(&[b'R', 0xff, 0xff, 0xff, 0xff]), Answer::Foreign);
         assert_eq!(first_answer(&[b'E', 0, 0, 0, 8, b'C', b'x', b'y', b'z']), Answer::Foreign);
+        // A TLS alert (what a TLS server sends back to plain text) or handshake record.
+        assert_eq!(first_answer(&[0x15, 0x03, 0x03, 0, 2, 2, 70]), Answer::Tls);
+        assert_eq!(first_answer(&[0x16, 0x03, 0x01]), Answer::Tls);
+        assert_eq!(first_answer(&[0x15]), Answer::Incomplete);
+        assert_eq!(first_answer(&[0x15, 0x01]), Answer::Foreign);
     }
 }
 

@@ -35,7 +35,8 @@ pub struct Settings {
     pub sni: bool,
     pub direct_tls: bool,
     pub application_name: String,
-    /// `options`, with PGTZ, PGDATESTYLE and PGGEQO added as `-c` settings, as libpq sends them.
+    /// `options`, with client_encoding, PGDATESTYLE, PGTZ and PGGEQO added as `-c` settings, in
+    /// the order libpq sends them.
     pub options: Option<String>,
     pub target: SessionAttrs,
     pub channel_binding: tokio_postgres::config::ChannelBinding,
@@ -88,12 +89,16 @@ pub enum SessionAttrs {
     PreferStandby,
 }
 
-/// The TLS files libpq would use, with its default paths under `~/.postgresql/` resolved.
+/// The TLS files libpq would use, as paths, with its defaults under `~/.postgresql/`. Whether
+/// they are there, and what is in them, is found when TLS starts (`at_tls_start`), as libpq's
+/// initialize_SSL finds it: a server that never starts TLS never has them read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsFiles {
     pub root: Root,
-    /// The client certificate and key, when the certificate file is there.
-    pub identity: Option<(PathBuf, PathBuf)>,
+    /// sslcert, else `~/.postgresql/postgresql.crt`; none with sslcertmode=disable.
+    pub cert: Option<PathBuf>,
+    /// sslkey, else `~/.postgresql/postgresql.key`.
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,6 +109,82 @@ pub enum Root {
     File(PathBuf),
     /// `sslrootcert=system`: the bundled roots.
     System,
+}
+
+/// The files TLS starts with: the root certificate (a file only if it is there), and the
+/// client certificate and key when the certificate file is there.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TlsStart {
+    pub root: Root,
+    pub identity: Option<(PathBuf, PathBuf)>,
+}
+
+impl TlsFiles {
+    /// libpq's initialize_SSL, when the server has agreed to TLS: a root file that is not there
+    /// means nothing is verified below verify-ca and is an error from verify-ca up; a
+    /// certificate file that is not there means no client certificate, one that cannot be
+    /// looked at is an error; a certificate without its key is an error; a key others may read
+    /// is refused. The messages are libpq's.
+    pub fn at_tls_start(&self, sslmode: SslMode) -> Result<TlsStart, String> {
+        let root = match &self.root {
+            Root::System => Root::System,
+            Root::File(file) if file.exists() => Root::File(file.clone()),
+            missing if sslmode >= SslMode::VerifyCa => return Err(missing_root(missing)),
+            _ => Root::None,
+        };
+        let Some(cert) = &self.cert else { return Ok(TlsStart { root, identity: None }) };
+        match std::fs::metadata(cert) {
+            Ok(_) => {}
+            Err(err)
+                if matches!(err.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) =>
+            {
+                return Ok(TlsStart { root, identity: None });
+            }
+            Err(err) => {
+                let why = crate::net::describe(&err);
+                return Err(format!("could not open certificate file \"{}\": {why}", cert.display()));
+            }
+        }
+        // libpq reads the certificate before it looks for the key.
+        if let Err(err) = std::fs::File::open(cert) {
+            let why = crate::net::describe(&err);
+            return Err(format!("could not read certificate file \"{}\": {why}", cert.display()));
+        }
+        let shown_key = || {
+            self.key
+                .as_ref()
+                .map_or_else(|| "~/.postgresql/postgresql.key".to_owned(), |p| p.display().to_string())
+        };
+        let Some(key) = &self.key else {
+            return Err(format!("certificate present, but not private key file \"{}\"", shown_key()));
+        };
+        match std::fs::metadata(key) {
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!("certificate present, but not private key file \"{}\"", shown_key()));
+            }
+            Err(err) => {
+                return Err(format!(
+                    "could not stat private key file \"{}\": {}",
+                    key.display(),
+                    crate::net::describe(&err)
+                ));
+            }
+        }
+        check_key_mode(key)?;
+        Ok(TlsStart { root, identity: Some((cert.clone(), key.clone())) })
+    }
+}
+
+/// libpq's words for a root certificate file that verify-ca and verify-full need and lack.
+fn missing_root(root: &Root) -> String {
+    let shown = match root {
+        Root::File(path) => path.display().to_string(),
+        _ => "~/.postgresql/root.crt".to_owned(),
+    };
+    format!(
+        "root certificate file \"{shown}\" does not exist; provide the file, use sslrootcert=system, or change sslmode to disable server certificate verification"
+    )
 }
 
 /// Completes `pairs` from the service file, the environment and libpq's defaults.
@@ -129,6 +210,8 @@ pub fn settings(
             }
         }
     }
+    // The password the string or its service section states, before PGPASSWORD can fill in.
+    let stated_password = given.get("password").cloned();
     for (keyword, var) in KEYWORDS {
         if let Some(value) = var.and_then(|var| (env.var)(var)) {
             given.entry(keyword).or_insert(value);
@@ -284,10 +367,19 @@ pub fn settings(
     };
     let sni = get("sslsni").is_none_or(|value| value != "0");
 
+    // In libpq's startup-packet order: options, client_encoding, then the variables.
     let mut options: Vec<String> = nonempty("options").map(str::to_owned).into_iter().collect();
+    // client_encoding / PGCLIENTENCODING: tokio-postgres's session is always UTF8 (its startup
+    // packet's client_encoding wins over `options`), but sent here the server still refuses a
+    // bad name, as it refuses libpq's. `auto` is libpq's own (the locale's encoding).
+    if let Some(encoding) = nonempty("client_encoding").filter(|value| *value != "auto") {
+        options.push(format!("-c client_encoding={}", escape_option(encoding)));
+    }
     for (var, setting) in [("PGDATESTYLE", "datestyle"), ("PGTZ", "timezone"), ("PGGEQO", "geqo")] {
-        if let Some(value) = (env.var)(var).filter(|v| !v.is_empty()) {
-            options.push(format!("-c {setting}={}", value.replace('\\', "\\\\").replace(' ', "\\ ")));
+        // libpq's build_startup_packet: a variable set to `default` (any case) is not sent; an
+        // empty one is sent empty, for the server to judge (it refuses an empty PGTZ).
+        if let Some(value) = (env.var)(var).filter(|v| !v.eq_ignore_ascii_case("default")) {
+            options.push(format!("-c {setting}={}", escape_option(&value)));
         }
     }
     let application_name = nonempty("application_name")
@@ -297,7 +389,7 @@ pub fn settings(
 
     let mut hosts = hosts(get("host"), get("hostaddr"), get("port"))?;
     if sslmode == SslMode::VerifyFull
-        && let Some(addr) = hosts.iter().find_map(|(host, _)| match &host.address {
+        && let Some(addr) = hosts.iter().find_map(|(host, _, _)| match &host.address {
             Address::Tcp { name, hostaddr: Some(addr) } if name.is_empty() => Some(addr),
             _ => None,
         })
@@ -306,11 +398,15 @@ pub fn settings(
             "hostaddr {addr} has no host name to verify the certificate against (sslmode=verify-full)"
         ));
     }
-    // The password: the settings' (a given empty one is none), --password-file, then the
+    // The password: the one the string or its service section states (an empty one is none),
+    // then --password-file (an explicit option wins over an inherited PGPASSWORD), then
+    // PGPASSWORD (read by libpq only when the string has no `password` at all), then the
     // password file for each host.
-    let password = nonempty("password")
+    let password = stated_password
+        .filter(|p| !p.is_empty())
         .map(Secret::new)
-        .or_else(|| password_file.filter(|p| !p.expose().is_empty()).cloned());
+        .or_else(|| password_file.filter(|p| !p.expose().is_empty()).cloned())
+        .or_else(|| nonempty("password").map(Secret::new));
     let mut passfile_note = None;
     if password.is_none() {
         let path = match nonempty("passfile") {
@@ -321,23 +417,16 @@ pub fn settings(
         if let PassFile::Ignored(why) = &file {
             passfile_note = Some(why.clone());
         }
-        for (host, port_text) in &mut hosts {
-            let name = match &host.address {
-                Address::Tcp { name, .. } if !name.is_empty() => name.clone(),
-                Address::Tcp { hostaddr: Some(addr), .. } => addr.to_string(),
-                Address::Unix(dir) if dir != Path::new(DEFAULT_SOCKET_DIR) => dir.display().to_string(),
-                Address::Abstract(name) => format!("@{name}"),
-                _ => "localhost".to_owned(),
-            };
+        for (host, port_text, name) in &mut hosts {
             let port = if port_text.is_empty() { "5432" } else { port_text.as_str() };
-            host.password = file.lookup(&name, port, &dbname, &user);
+            host.password = file.lookup(name, port, &dbname, &user);
         }
     } else {
-        for (host, _) in &mut hosts {
+        for (host, _, _) in &mut hosts {
             host.password.clone_from(&password);
         }
     }
-    let hosts: Vec<Host> = hosts.into_iter().map(|(host, _)| host).collect();
+    let hosts: Vec<Host> = hosts.into_iter().map(|(host, _, _)| host).collect();
     let tls = if sslmode == SslMode::Disable
         || hosts.iter().all(|h| matches!(h.address, Address::Unix(_) | Address::Abstract(_)))
     {
@@ -361,6 +450,43 @@ pub fn settings(
         load_balance,
         passfile_note,
     })
+}
+
+/// A numeric address as libpq's getaddrinfo(AI_NUMERICHOST) reads it: IPv6, or IPv4 in any of
+/// inet_aton's forms (`127.1`, `0x7f.0.0.1`, `0177.0.0.1`), which Rust's parser refuses.
+fn parse_hostaddr(text: &str) -> Option<IpAddr> {
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    let parts: Vec<u32> = text
+        .split('.')
+        .map(|part| {
+            let (digits, radix) = match part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+                Some(hex) => (hex, 16),
+                None if part.len() > 1 && part.starts_with('0') => (&part[1..], 8),
+                None => (part, 10),
+            };
+            match digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+                true => None,
+                false => u32::from_str_radix(digits, radix).ok(),
+            }
+        })
+        .collect::<Option<_>>()?;
+    let (last, leading) = parts.split_last()?;
+    if leading.len() > 3 || leading.iter().any(|part| *part > 0xff) {
+        return None;
+    }
+    let room = 8 * (4 - leading.len() as u32);
+    if room < 32 && *last >> room != 0 {
+        return None;
+    }
+    let high = leading.iter().enumerate().fold(0u32, |acc, (index, part)| acc | part << (24 - 8 * index));
+    Some(IpAddr::V4(std::net::Ipv4Addr::from(high | last)))
+}
+
+/// A value inside `options`, where the server splits at spaces and `\\` escapes.
+fn escape_option(value: &str) -> String {
+    value.replace('\\', "\\\\").replace(' ', "\\ ")
 }
 
 /// One of a setting's allowed values, or libpq's complaint.
@@ -395,12 +521,14 @@ fn integer(key: &str, value: &str) -> Result<i64, String> {
 
 /// libpq's host, hostaddr and port lists: hostaddr (when given) or host decides how many hosts
 /// there are; the other must match it; one port serves all, or there is one per host. Empty
-/// items are libpq's defaults. Each host comes with its port as given, for the password file.
+/// items are libpq's defaults. Each host comes with its port and its name as the password file
+/// matches them: the port as given; the host as given, else the hostaddr as given (not
+/// normalised), and `localhost` for libpq's default socket directory.
 fn hosts(
     host: Option<&str>,
     hostaddr: Option<&str>,
     port: Option<&str>,
-) -> Result<Vec<(Host, String)>, String> {
+) -> Result<Vec<(Host, String, String)>, String> {
     let list = |text: Option<&str>| -> Option<Vec<String>> {
         text.filter(|t| !t.is_empty()).map(|t| t.split(',').map(str::to_owned).collect())
     };
@@ -430,9 +558,8 @@ fn hosts(
                 },
             };
             let address = if !addr.is_empty() {
-                let ip = addr
-                    .parse()
-                    .map_err(|_| format!("could not parse network address \"{}\"", addr.escape_debug()))?;
+                let ip = parse_hostaddr(addr)
+                    .ok_or_else(|| format!("could not parse network address \"{}\"", addr.escape_debug()))?;
                 Address::Tcp { name: name.to_owned(), hostaddr: Some(ip) }
             } else if name.starts_with('/') {
                 Address::Unix(PathBuf::from(name))
@@ -443,16 +570,21 @@ fn hosts(
             } else {
                 Address::Tcp { name: name.to_owned(), hostaddr: None }
             };
-            Ok((Host { address, port, password: None }, port_text.clone()))
+            let passfile_name = match (name, addr) {
+                ("" | DEFAULT_SOCKET_DIR, "") => "localhost",
+                ("", addr) => addr,
+                (name, _) if name == DEFAULT_SOCKET_DIR => "localhost",
+                (name, _) => name,
+            };
+            Ok((Host { address, port, password: None }, port_text.clone(), passfile_name.to_owned()))
         })
         .collect()
 }
 
-/// libpq's TLS files: sslrootcert (default `~/.postgresql/root.crt`; `system` for the bundled
-/// roots), sslcert and sslkey (defaults `~/.postgresql/postgresql.crt` and `.key`). A root file
-/// that is not there means nothing is verified below verify-ca, and is an error from verify-ca
-/// up; a certificate file that is not there means no client certificate; a certificate without
-/// its key is an error; a key others may read is refused, as libpq refuses it.
+/// libpq's TLS files as paths: sslrootcert (default `~/.postgresql/root.crt`; `system` for the
+/// bundled roots), sslcert and sslkey (defaults `~/.postgresql/postgresql.crt` and `.key`).
+/// Nothing is read here. One check is made before connecting (a difference the README lists):
+/// verify-ca and verify-full need the root file, so its absence is refused at once.
 fn tls_files(
     given: &HashMap<&str, String>,
     home: Option<&Path>,
@@ -467,34 +599,17 @@ fn tls_files(
     };
     let root = match given.get("sslrootcert").map(String::as_str) {
         Some("system") => Root::System,
-        _ => match path("sslrootcert", "root.crt") {
-            Some(file) if file.exists() => Root::File(file),
-            missing if sslmode >= SslMode::VerifyCa => {
-                let shown =
-                    missing.map_or_else(|| "~/.postgresql/root.crt".to_owned(), |p| p.display().to_string());
-                return Err(format!(
-                    "root certificate file \"{shown}\" does not exist; provide the file, use sslrootcert=system, or change sslmode to disable server certificate verification"
-                ));
-            }
-            _ => Root::None,
-        },
+        _ => path("sslrootcert", "root.crt").map_or(Root::None, Root::File),
     };
-    let identity = match path("sslcert", "postgresql.crt") {
-        Some(cert) if !no_cert && cert.exists() => {
-            let Some(key) = path("sslkey", "postgresql.key").filter(|key| key.exists()) else {
-                let shown = path("sslkey", "postgresql.key")
-                    .map_or_else(|| "~/.postgresql/postgresql.key".to_owned(), |p| p.display().to_string());
-                return Err(format!("certificate present, but not private key file \"{shown}\""));
-            };
-            Some((cert, key))
-        }
-        _ => None,
-    };
-    Ok(TlsFiles { root, identity })
+    let there = matches!(&root, Root::System) || matches!(&root, Root::File(file) if file.exists());
+    if sslmode >= SslMode::VerifyCa && !there {
+        return Err(missing_root(&root));
+    }
+    let cert = if no_cert { None } else { path("sslcert", "postgresql.crt") };
+    Ok(TlsFiles { root, cert, key: path("sslkey", "postgresql.key") })
 }
 
-/// libpq's rule for a private key: 0600 or less, or 0640 or less when root owns it. Checked
-/// after the certificate and key are known to make a pair, so a mismatch is named first.
+/// libpq's rule for a private key: 0600 or less, or 0640 or less when root owns it.
 pub fn check_key_mode(key: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let Ok(metadata) = std::fs::metadata(key) else { return Ok(()) };
@@ -515,10 +630,61 @@ mod tests {
     use crate::check::postgres::parse::parse;
 
     fn settings_from(text: &str, env: &[(&str, &str)]) -> Result<Settings, String> {
+        settings_with(text, env, None)
+    }
+
+    /// The settings with --password-file's content.
+    fn settings_with(
+        text: &str,
+        env: &[(&str, &str)],
+        password_file: Option<&str>,
+    ) -> Result<Settings, String> {
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let os_user = || Some("osuser".to_owned());
-        settings(&parse(text).unwrap(), &Env { var: &lookup, os_user: &os_user }, None)
+        let password_file = password_file.map(Secret::new);
+        settings(&parse(text).unwrap(), &Env { var: &lookup, os_user: &os_user }, password_file.as_ref())
+    }
+
+    /// libpq's order (the string, its service section, PGPASSWORD, the password file), with
+    /// probe's --password-file between the service section and PGPASSWORD: an explicit option
+    /// wins over an inherited variable.
+    #[test]
+    fn password_file_option_wins_over_pgpassword_not_over_the_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = passfile(dir.path(), "*:*:*:*:from-pgpass\n");
+        let env = [("PGPASSWORD", "from-env"), ("PGPASSFILE", file.as_str())];
+        let s = settings_with("host=a user=app", &env, Some("from-option")).unwrap();
+        assert_eq!(passwords(&s), [Some("from-option")]);
+        let s = settings_with("host=a user=app password=stated", &env, Some("from-option")).unwrap();
+        assert_eq!(passwords(&s), [Some("stated")]);
+        // An empty `password=` is none: the option is next; libpq would not read PGPASSWORD.
+        let s = settings_with("host=a user=app password=", &env, Some("from-option")).unwrap();
+        assert_eq!(passwords(&s), [Some("from-option")]);
+        std::fs::write(dir.path().join("svc.conf"), "[db]\npassword=from-service\n").unwrap();
+        let svc = dir.path().join("svc.conf").display().to_string();
+        let with_service = [env.as_slice(), &[("PGSERVICEFILE", svc.as_str())]].concat();
+        let s = settings_with("service=db host=a user=app", &with_service, Some("from-option")).unwrap();
+        assert_eq!(passwords(&s), [Some("from-service")]);
+        let s = settings_with("host=a user=app", &env, None).unwrap();
+        assert_eq!(passwords(&s), [Some("from-env")]);
+    }
+
+    /// libpq's passwordFromFile gets the hostaddr text as written when there is no host.
+    #[test]
+    fn the_password_file_matches_hostaddr_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = passfile(dir.path(), "0\\:0\\:0\\:0\\:0\\:0\\:0\\:1:5432:*:*:long\n::1:5432:*:*:short\n");
+        let env = [("PGPASSFILE", file.as_str())];
+        let s = settings_from("hostaddr=0:0:0:0:0:0:0:1 user=app", &env).unwrap();
+        assert_eq!(passwords(&s), [Some("long")]);
+        let s = settings_from("hostaddr=::1 user=app", &env).unwrap();
+        assert_eq!(passwords(&s), [None]);
+        let file = passfile(dir.path(), "\\:\\:1:5432:*:*:short\n");
+        let s = settings_from("hostaddr=::1 user=app", &[("PGPASSFILE", file.as_str())]).unwrap();
+        assert_eq!(passwords(&s), [Some("short")]);
+        let s = settings_from("hostaddr=0:0:0:0:0:0:0:1 user=app", &[("PGPASSFILE", file.as_str())]).unwrap();
+        assert_eq!(passwords(&s), [None]);
     }
 
     fn passfile(dir: &Path, text: &str) -> String {
@@ -601,6 +767,21 @@ mod tests {
         assert_eq!(settings_from("service=sys", &sysconf).unwrap().dbname, "sysdb");
     }
 
+    /// Checked against libpq 15 (psql with `hostaddr=`): inet_aton's shorter and octal or hex
+    /// forms connect to 127.0.0.1; what getaddrinfo refuses is refused.
+    #[test]
+    fn hostaddr_forms_as_getaddrinfo_reads_them() {
+        for text in ["127.0.0.1", "127.1", "0x7f.1", "0177.0.0.1", "127.0.1", "2130706433", "0x7F000001"] {
+            assert_eq!(parse_hostaddr(text), Some("127.0.0.1".parse().unwrap()), "{text}");
+        }
+        assert_eq!(parse_hostaddr("::ffff:127.0.0.1"), Some("::ffff:127.0.0.1".parse().unwrap()));
+        for text in
+            ["db", "", "1.2.3.4.5", "256.1", "1.2.3.256", "08.1", "0x", "1..2", " 127.0.0.1", "4294967296"]
+        {
+            assert_eq!(parse_hostaddr(text), None, "{text}");
+        }
+    }
+
     #[test]
     fn host_lists_as_libpq_builds_them() {
         let s = settings_from("host=a,,/tmp,@abs port=1,,3,4", &[]).unwrap();
@@ -653,6 +834,18 @@ mod tests {
             (s.user.as_str(), s.application_name.as_str(), s.sslmode),
             ("osuser", "probe", SslMode::Prefer)
         );
+        // client_encoding is sent for the server to judge (after options, as libpq); `auto` is
+        // libpq's own and not sent.
+        let s = settings_from("host=db", &[("PGCLIENTENCODING", "LATIN1"), ("PGOPTIONS", "-c a=b")]).unwrap();
+        assert_eq!(s.options.as_deref(), Some("-c a=b -c client_encoding=LATIN1"));
+        assert_eq!(settings_from("host=db client_encoding=auto", &[]).unwrap().options, None);
+        // libpq's build_startup_packet skips PGTZ, PGDATESTYLE and PGGEQO set to `default`.
+        let s = settings_from(
+            "host=db",
+            &[("PGTZ", "DEFAULT"), ("PGDATESTYLE", "default"), ("PGGEQO", "Default")],
+        )
+        .unwrap();
+        assert_eq!(s.options, None);
         let s = settings_from("host=db fallback_application_name=app", &[]).unwrap();
         assert_eq!(s.application_name, "app");
         let s = settings_from("host=db fallback_application_name=app", &[("PGAPPNAME", "env")]).unwrap();
@@ -733,28 +926,41 @@ mod tests {
         }
     }
 
+    /// libpq's initialize_SSL: the files are looked at when TLS starts, not when the settings
+    /// are read; the messages are libpq's.
     #[test]
     fn tls_files_where_libpq_looks() {
         let dir = tempfile::tempdir().unwrap();
         let pg = dir.path().join(".postgresql");
         std::fs::create_dir(&pg).unwrap();
         let home = [("HOME", dir.path().to_str().unwrap())];
-        assert_eq!(settings_from("host=db", &home).unwrap().tls, TlsFiles::default());
+        let at_start = |text: &str| {
+            let s = settings_from(text, &home).unwrap();
+            s.tls.at_tls_start(s.sslmode)
+        };
+        let nothing = TlsStart { root: Root::None, identity: None };
+        assert_eq!(at_start("host=db").unwrap(), nothing);
         std::fs::write(pg.join("root.crt"), "x").unwrap();
-        assert_eq!(settings_from("host=db", &home).unwrap().tls.root, Root::File(pg.join("root.crt")));
+        assert_eq!(at_start("host=db").unwrap().root, Root::File(pg.join("root.crt")));
         std::fs::write(pg.join("postgresql.crt"), "x").unwrap();
-        let err = settings_from("host=db", &home).unwrap_err();
+        // Reading the settings does not look at the certificate; starting TLS does.
+        settings_from("host=db", &home).unwrap();
+        let err = at_start("host=db").unwrap_err();
         assert!(err.contains("certificate present, but not private key file"), "{err}");
         std::fs::write(pg.join("postgresql.key"), "x").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(pg.join("postgresql.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = check_key_mode(&pg.join("postgresql.key")).unwrap_err();
+        let err = at_start("host=db").unwrap_err();
         assert!(err.contains("has group or world access"), "{err}");
         std::fs::set_permissions(pg.join("postgresql.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
         check_key_mode(&pg.join("postgresql.key")).unwrap();
-        let tls = settings_from("host=db", &home).unwrap().tls;
+        let tls = at_start("host=db").unwrap();
         assert_eq!(tls.identity, Some((pg.join("postgresql.crt"), pg.join("postgresql.key"))));
-        assert_eq!(settings_from("host=db sslcertmode=disable", &home).unwrap().tls.identity, None);
+        assert_eq!(at_start("host=db sslcertmode=disable").unwrap().identity, None);
+        // A missing root file is refused before connecting only where it is always needed.
+        std::fs::remove_file(pg.join("root.crt")).unwrap();
+        let err = settings_from("host=db sslmode=verify-ca", &home).unwrap_err();
+        assert!(err.contains("root certificate file") && err.contains("does not exist"), "{err}");
         // Neither a socket nor sslmode=disable reads them.
         assert_eq!(settings_from("host=/tmp sslmode=verify-full", &[]).unwrap().tls, TlsFiles::default());
         assert_eq!(

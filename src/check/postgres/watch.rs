@@ -1,7 +1,9 @@
 //! Watches the server's side of a connection for what libpq's decisions need and
 //! tokio-postgres does not tell: whether the server refused TLS (`N`), whether authentication
 //! had succeeded before an error (libpq retries sslmode allow/prefer only before it), and
-//! whether the first bytes are PostgreSQL's protocol at all.
+//! whether the first bytes are PostgreSQL's protocol at all (or TLS, from a TLS-only port).
+//! Also builds the TLS connector only once the server has agreed to TLS, so the TLS files are
+//! read then, as libpq reads them.
 
 use std::{
     future::Future,
@@ -42,19 +44,47 @@ pub enum Expect {
     Messages,
     /// Nothing is read here any more (TLS runs above).
     Nothing,
+    /// The first answer began with a TLS record type (alert or handshake); a version byte
+    /// 3 next makes it TLS.
+    TlsVersion,
 }
 
 /// The error a read returns when the peer is not speaking PostgreSQL's protocol.
 #[derive(Debug)]
-pub struct NotPostgres;
+pub enum NotPostgres {
+    /// Something else altogether.
+    Foreign,
+    /// A TLS record: the port speaks TLS only (the http check's `SpeaksTls`).
+    Tls,
+}
 
 impl std::fmt::Display for NotPostgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the answer is not PostgreSQL's protocol")
+        match self {
+            NotPostgres::Foreign => f.write_str("the answer is not PostgreSQL's protocol"),
+            NotPostgres::Tls => f.write_str(&speaks_tls()),
+        }
     }
 }
 
 impl std::error::Error for NotPostgres {}
+
+/// What a port that answers in TLS is told: PostgreSQL 17's direct TLS is how to reach one.
+pub fn speaks_tls() -> String {
+    crate::net::speaks_tls("PostgreSQL's protocol", "use sslmode=require with sslnegotiation=direct")
+}
+
+/// The TLS connector could not be built when TLS started: a TLS file missing or unusable.
+#[derive(Debug)]
+pub struct TlsSetup(pub String);
+
+impl std::fmt::Display for TlsSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TlsSetup {}
 
 /// A stream whose reads are watched. Anything but PostgreSQL in the first answer is said at
 /// once, where tokio-postgres would wait for a garbage length's worth.
@@ -64,6 +94,8 @@ pub struct Watched<S> {
     expect: Expect,
     progress: Arc<Progress>,
     frames: Frames,
+    /// Bytes read past what the caller asked for (see `poll_read`), handed out first.
+    stash: Vec<u8>,
 }
 
 impl<S> Watched<S> {
@@ -77,6 +109,7 @@ impl<S> Watched<S> {
             expect,
             progress: Arc::clone(progress),
             frames: Frames::default(),
+            stash: Vec::new(),
         }
     }
 
@@ -101,7 +134,9 @@ impl<S> Watched<S> {
                 self.frame(byte);
                 Expect::Messages
             }
-            _ => return Err(NotPostgres),
+            (Expect::SslAnswer | Expect::StartupAnswer, 0x15 | 0x16) => Expect::TlsVersion,
+            (Expect::TlsVersion, 0x03) => return Err(NotPostgres::Tls),
+            _ => return Err(NotPostgres::Foreign),
         };
         Ok(())
     }
@@ -152,13 +187,40 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.stash.is_empty() {
+            let count = self.stash.len().min(buf.remaining());
+            buf.put_slice(&self.stash[..count]);
+            self.stash.drain(..count);
+            return Poll::Ready(Ok(()));
+        }
+        if self.expect == Expect::SslAnswer && buf.remaining() > 0 {
+            // tokio-postgres reads the SSLRequest's one-byte answer alone; reading a little more
+            // lets a TLS record's version byte be seen with its type byte (a server's `S` or
+            // `N` comes alone, since it then waits for us). What the caller has no room for is
+            // kept for its next read.
+            let mut bytes = [0u8; 64];
+            let mut wide = ReadBuf::new(&mut bytes);
+            if let Err(err) = std::task::ready!(Pin::new(&mut self.inner).poll_read(cx, &mut wide)) {
+                return Poll::Ready(Err(err));
+            }
+            let read = wide.filled().to_vec();
+            for byte in &read {
+                if let Err(foreign) = self.see(*byte) {
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, foreign)));
+                }
+            }
+            let count = read.len().min(buf.remaining());
+            buf.put_slice(&read[..count]);
+            self.stash.extend_from_slice(&read[count..]);
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         if self.expect != Expect::Nothing {
             for index in before..buf.filled().len() {
                 let byte = buf.filled()[index];
-                if self.see(byte).is_err() {
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, NotPostgres)));
+                if let Err(foreign) = self.see(byte) {
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, foreign)));
                 }
             }
         }
@@ -186,29 +248,36 @@ impl<S: TlsStream + Unpin> TlsStream for Watched<S> {
     }
 }
 
-/// Marks the `tls` phase's end, and `auth`'s start, when the handshake completes, and watches
-/// the messages inside TLS.
-pub struct MarkTls<T> {
-    pub inner: T,
+/// Builds the TLS connector when the server has agreed to TLS (`build`, which reads the TLS
+/// files), marks the `tls` phase's end, and `auth`'s start, when the handshake completes, and
+/// watches the messages inside TLS.
+pub struct MarkTls<F> {
+    pub build: F,
     pub trace: Trace,
     pub progress: Arc<Progress>,
 }
 
-impl<S, T> TlsConnect<S> for MarkTls<T>
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl<S, F, T> TlsConnect<S> for MarkTls<F>
 where
+    F: FnOnce() -> Result<T, String>,
     T: TlsConnect<S>,
     T::Future: 'static,
-    T::Stream: Unpin,
+    T::Stream: Unpin + 'static,
 {
     type Stream = Watched<T::Stream>;
-    type Error = T::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Watched<T::Stream>, T::Error>>>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Watched<T::Stream>, BoxError>>>>;
 
     fn connect(self, stream: S) -> Self::Future {
-        let handshake = self.inner.connect(stream);
+        let handshake = match (self.build)() {
+            Ok(inner) => inner.connect(stream),
+            Err(why) => return Box::pin(std::future::ready(Err(Box::new(TlsSetup(why)) as BoxError))),
+        };
         let (trace, progress) = (self.trace, self.progress);
         Box::pin(async move {
-            let stream = handshake.await?;
+            let stream = handshake.await.map_err(Into::into)?;
             trace.enter("auth");
             progress.tls_used.store(true, Ordering::Relaxed);
             Ok(Watched::new_messages(stream, &trace, &progress))
@@ -224,6 +293,7 @@ impl<S> Watched<S> {
             expect: Expect::Messages,
             progress: Arc::clone(progress),
             frames: Frames::default(),
+            stash: Vec::new(),
         }
     }
 }
@@ -231,6 +301,38 @@ impl<S> Watched<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads `answer` as tokio-postgres reads an SSLRequest's answer (one byte), then the rest.
+    fn read_ssl_answer(answer: &[u8]) -> (io::Result<Vec<u8>>, Arc<Progress>) {
+        use tokio::io::AsyncReadExt;
+        let progress = Arc::new(Progress::default());
+        let mut watched = Watched::new(answer, &Trace::default(), Expect::SslAnswer, &progress);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let result = runtime.block_on(async {
+            let mut first = [0u8; 1];
+            watched.read_exact(&mut first).await?;
+            let mut rest = Vec::new();
+            watched.read_to_end(&mut rest).await?;
+            Ok([&first[..], &rest].concat())
+        });
+        (result, progress)
+    }
+
+    #[test]
+    fn a_tls_record_in_answer_to_the_ssl_request_is_named() {
+        // A TLS alert, as a TLS-only port sends back to the 8 plain bytes of an SSLRequest.
+        let (result, _) = read_ssl_answer(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32]);
+        let err = result.unwrap_err();
+        assert!(matches!(err.get_ref().and_then(|e| e.downcast_ref()), Some(NotPostgres::Tls)), "{err}");
+        let (result, _) = read_ssl_answer(b"HTTP/1.1 400");
+        let err = result.unwrap_err();
+        assert!(matches!(err.get_ref().and_then(|e| e.downcast_ref()), Some(NotPostgres::Foreign)), "{err}");
+        // What is read past the one byte asked for is handed out next, unchanged.
+        let answer = [&b"N"[..], &[b'R', 0, 0, 0, 8, 0, 0, 0, 0]].concat();
+        let (result, progress) = read_ssl_answer(&answer);
+        assert_eq!(result.unwrap(), answer);
+        assert!(progress.refused_tls.load(Ordering::Relaxed) && progress.auth_ok.load(Ordering::Relaxed));
+    }
 
     #[test]
     fn authentication_ok_is_found_between_other_messages() {
