@@ -107,7 +107,7 @@ fn host(scheme: Option<&str>, host_port: &str) -> Result<String, String> {
             let close = host_port.rfind(']').ok_or("missing ']' in host")?;
             let colon_port = &host_port[close + 1..];
             if !valid_optional_port(colon_port) {
-                return Err(format!("invalid port {colon_port:?} after host"));
+                return Err("invalid port after host".to_owned());
             }
             let inside = &host_port[1..close];
             let mut name = match inside.find("%25") {
@@ -119,7 +119,7 @@ fn host(scheme: Option<&str>, host_port: &str) -> Result<String, String> {
             // netip.ParseAddr, and not IPv4: only an IPv6 address (with a zone) goes in brackets.
             let (address, zone) = name.split_once('%').map_or((name.as_str(), None), |(a, z)| (a, Some(z)));
             if address.parse::<Ipv6Addr>().is_err() || zone == Some("") {
-                return Err(format!("invalid host: {name:?} is not an IPv6 address"));
+                return Err("invalid host: not an IPv6 address".to_owned());
             }
             name.insert(0, '[');
             name.push(']');
@@ -134,7 +134,7 @@ fn host(scheme: Option<&str>, host_port: &str) -> Result<String, String> {
                     _ => host_port.rfind(':').unwrap_or(first),
                 };
                 if !valid_optional_port(&host_port[colon..]) {
-                    return Err(format!("invalid port {:?} after host", &host_port[colon..]));
+                    return Err("invalid port after host".to_owned());
                 }
             }
             unescape(host_port, Mode::Host)
@@ -162,24 +162,23 @@ fn unescape(text: &str, mode: Mode) -> Result<String, String> {
         let c = bytes[i];
         if c != b'%' {
             if matches!(mode, Mode::Host | Mode::Zone) && c < 0x80 && !allowed_in_host(c) {
-                return Err(format!("invalid character {:?} in host name", c as char));
+                return Err("invalid character in host name".to_owned());
             }
             out.push(c);
             i += 1;
             continue;
         }
-        let escape = String::from_utf8_lossy(&bytes[i..bytes.len().min(i + 3)]).into_owned();
         let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
-            return Err(format!("invalid URL escape {escape:?}"));
+            return Err("invalid URL escape".to_owned());
         };
         let value = high << 4 | low;
         let refused = match mode {
-            Mode::Host => high < 8 && escape != "%25",
-            Mode::Zone => escape != "%25" && value != b' ' && !allowed_in_host(value),
+            Mode::Host => high < 8 && value != b'%',
+            Mode::Zone => value != b'%' && value != b' ' && !allowed_in_host(value),
             Mode::Fragment | Mode::Other => false,
         };
         if refused {
-            return Err(format!("invalid URL escape {escape:?}"));
+            return Err("invalid URL escape".to_owned());
         }
         out.push(value);
         i += 3;

@@ -439,14 +439,17 @@ impl Http {
         if !self.shared.status.contains(exchange.head.status) {
             return Verdict::unhealthy(seen);
         }
-        let cap = if self.shared.body.is_some() { BODY_CAP } else { KUBELET_BODY };
+        // Kubelet's ReadAtMost stops at 10 KiB: what comes after (a cut, a stall) is never seen.
+        // A body check reads one byte past its cap, to say when the body was longer.
+        let (cap, read) = match self.shared.body {
+            Some(_) => (BODY_CAP, BODY_CAP + 1),
+            None => (KUBELET_BODY, KUBELET_BODY),
+        };
         let mut body = Vec::new();
         if framing != Framing::Empty {
             trace.enter("body");
-            // One byte past the cap, as kubelet's ReadAtMost reads: it tells a longer body from
-            // one of exactly the cap, and a body cut short right after the cap is a failure.
             let reader = wire::Body::new(&mut exchange.reader, framing);
-            if let Err(err) = reader.take(cap + 1).read_to_end(&mut body) {
+            if let Err(err) = reader.take(read).read_to_end(&mut body) {
                 return Verdict::unreachable(format!(
                     "{seen}, but reading the body failed: {}",
                     wire::describe(&err)

@@ -505,7 +505,7 @@ impl<'a> Body<'a> {
             return Err(Self::broken("http chunk length too large"));
         }
         let size = hex.iter().fold(0u64, |n, &d| n << 4 | u64::from((d as char).to_digit(16).unwrap_or(0)));
-        self.excess = self.excess.saturating_sub(16 + size.saturating_mul(2));
+        self.excess = self.excess.saturating_sub(size.saturating_mul(2).saturating_add(16));
         if self.excess > CHUNK_EXCESS_CAP {
             return Err(Self::broken("chunked encoding contains too much non-data"));
         }

@@ -255,8 +255,9 @@ mod tests {
         assert!(matches!(read(b"+PON"), Err(Failure::Io(_))));
         assert!(matches!(read(b""), Err(Failure::Io(_))));
         assert!(matches!(read(b"$4\r\nPO"), Err(Failure::Io(_))));
-        // A TLS alert, then the end: not Redis.
-        assert!(matches!(read(b"\x15\x03\x03\x00\x02\x02\x0a"), Err(Failure::NotRedis)));
+        // A TLS alert, then the end: a TLS port.
+        assert!(matches!(read(b"\x15\x03\x03\x00\x02\x02\x0a"), Err(Failure::SpeaksTls)));
+        assert!(matches!(read(b"\x15\x01"), Err(Failure::NotRedis)));
     }
 }
 
