@@ -47,7 +47,7 @@ pub fn has_scheme(url: &str, scheme: &str) -> bool {
 
 pub struct Tls {
     /// Trust anchors instead of the bundled roots: from --cacert, or from SSL_CERT_FILE.
-    roots: Option<Certificates>,
+    roots: Option<RootCertStore>,
     identity: Option<Identity>,
     insecure: bool,
 }
@@ -103,13 +103,7 @@ impl Tls {
         let builder = if !verify || self.insecure {
             builder.dangerous().with_custom_certificate_verifier(Arc::new(Lenient { webpki: None, provider }))
         } else {
-            let mut store = RootCertStore::empty();
-            match &self.roots {
-                // `trust_anchors` made sure at least one is usable; a bundle may hold others.
-                Some(roots) => _ = store.add_parsable_certificates(roots.der.iter().cloned()),
-                None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-            }
-            builder.with_root_certificates(store)
+            builder.with_root_certificates(self.roots.clone().unwrap_or_else(bundled_roots))
         };
         match &self.identity {
             None => Ok(builder.with_no_client_auth()),
@@ -151,13 +145,10 @@ pub fn client_config(
     let webpki = match verify {
         Verify::Nothing => None,
         Verify::Full | Verify::Chain => {
-            let mut store = RootCertStore::empty();
-            match roots {
-                Some(path) => {
-                    _ = store.add_parsable_certificates(trust_anchors("the CA file", path)?.der);
-                }
-                None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-            }
+            let store = match roots {
+                Some(path) => trust_anchors("the CA file", path)?,
+                None => bundled_roots(),
+            };
             let verifier =
                 WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
                     .build()
@@ -250,18 +241,24 @@ fn certificates(what: &str, path: &Path) -> anyhow::Result<Certificates> {
     Ok(Certificates { der })
 }
 
-/// Certificates to trust, checked now: the redis crate skips the ones it cannot use,
-/// which would turn a bad --cacert into "unknown issuer" at every attempt instead of exit 3.
-fn trust_anchors(what: &str, path: &Path) -> anyhow::Result<Certificates> {
-    let certificates = certificates(what, path)?;
-    let (usable, _) = RootCertStore::empty().add_parsable_certificates(certificates.der.iter().cloned());
+/// The certificates of a CA file as trust anchors, checked now: rustls skips the ones it
+/// cannot use, which would turn a bad file into "unknown issuer" at every attempt instead of a
+/// clear refusal. A bundle may hold some unusable ones among the rest, as system bundles do.
+fn trust_anchors(what: &str, path: &Path) -> anyhow::Result<RootCertStore> {
+    let mut store = RootCertStore::empty();
+    let (usable, _) = store.add_parsable_certificates(certificates(what, path)?.der);
     if usable == 0 {
         bail!(
             "{what} {}: no certificate in it can be trusted (not a valid X.509 certificate)",
             path.display()
         );
     }
-    Ok(certificates)
+    Ok(store)
+}
+
+/// Mozilla's roots, compiled in: they work in an image with no /etc/ssl.
+fn bundled_roots() -> RootCertStore {
+    RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }
 }
 
 /// Reads --cert and --key and checks, before any I/O, that a TLS client can use them together,

@@ -736,7 +736,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Preface<S> {
         }
         for &byte in buf.filled()[before..].iter().take(9usize.saturating_sub(self.seen)) {
             if !Self::fits(self.seen, byte) {
-                let speaks_tls = self.seen == 0 && net::is_tls_record(&buf.filled()[before..]);
+                // A read may end after the record's first byte: that alone is no HTTP/2 either.
+                let first = &buf.filled()[before..];
+                let speaks_tls =
+                    self.seen == 0 && (net::is_tls_record(first) || matches!(first, [0x15 | 0x16]));
                 return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, NotHttp2 { speaks_tls })));
             }
             self.seen += 1;

@@ -145,7 +145,8 @@ impl TlsFiles {
                 return Err(format!("could not open certificate file \"{}\": {why}", cert.display()));
             }
         }
-        // libpq reads the certificate before it looks for the key.
+        // libpq opens the certificate before it looks for the key (and parses it there, which
+        // `tls::client_config` does later, in the words every check uses).
         if let Err(err) = std::fs::File::open(cert) {
             let why = crate::net::describe(&err);
             return Err(format!("could not read certificate file \"{}\": {why}", cert.display()));
