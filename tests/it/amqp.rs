@@ -315,5 +315,6 @@ fn tls_and_plain_text_mixed_up() {
     run(["amqp", "--insecure", &plain_as_tls]).says(2, ": unreachable: TLS: the answer is not TLS (");
     // And its TLS port answers the protocol header with a TLS alert.
     let tls_as_plain = format!("amqp://127.0.0.1:{}/", node.tls_port);
-    run(["amqp", &tls_as_plain]).says(2, ": unreachable: the answer is not AMQP 0-9-1 (frame type 21) (");
+    run(["amqp", &tls_as_plain])
+        .says(2, ": unreachable: the answer is TLS, not AMQP 0-9-1: the port speaks TLS (use amqps://) (");
 }
