@@ -55,8 +55,10 @@ fn split_host_port(text: &str) -> Result<(&str, &str), String> {
 /// A TCP port, 1 to 65535. The error quotes only a number: text where a port is read may be a
 /// password whose `@` is missing (`user:password` read as `host:port`).
 pub fn parse_port(text: &str) -> Result<u16, String> {
+    // Digits only: `u16::from_str` also takes a leading '+', which no port is written with.
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
     match text.parse::<u16>() {
-        Ok(port) if port > 0 => Ok(port),
+        Ok(port) if port > 0 && digits => Ok(port),
         _ if text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) => {
             Err(format!("'{text}' is not a port (1 to 65535)"))
         }
@@ -202,6 +204,7 @@ mod tests {
             ("db:65536", "'65536' is not a port"),
             ("db:http", "the port is not a number"),
             ("db:123456", "the port is not a number"),
+            ("db:+5", "the port is not a number"),
             ("::1:5432", "in brackets"),
             ("[::1:5432", "closing ']'"),
             ("[::1]", "port is missing"),
