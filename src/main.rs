@@ -1,48 +1,16 @@
-//! Entry point: turns what `run` returns into the process exit status, and nothing else.
-
-// A build with some of the checks leaves parts of the shared modules unused; the full build,
-// which CI lints, has none. (The list is every check's feature, as in `cli`'s list of checks.)
-#![cfg_attr(
-    not(all(
-        feature = "tcp",
-        feature = "http",
-        feature = "postgres",
-        feature = "redis",
-        feature = "grpc",
-        feature = "file",
-        feature = "process",
-        feature = "amqp",
-        feature = "mysql"
-    )),
-    allow(dead_code, unused_imports)
-)]
-
-mod check;
-mod cli;
-mod config;
-mod deadline;
-mod docs;
-mod duration;
-mod env;
-mod exec;
-mod install;
-mod net;
-mod outcome;
-mod report;
-mod run;
-mod secret;
-#[cfg(feature = "tls")]
-mod tls;
-mod trace;
+//! Entry point: turns what `run` returns into the process exit status, and nothing else. The
+//! modules are the library's (`src/lib.rs`).
 
 use std::{ffi::OsString, process::ExitCode};
 
 use clap::Parser;
 
-use crate::{
-    cli::{Cli, Command},
+use probe::{
+    cli::{self, Cli, Command},
     config::Config,
-    outcome::ExitStatus,
+    docs, env, exec, install,
+    outcome::{self, ExitStatus},
+    report, run,
 };
 
 fn main() -> ExitCode {

@@ -109,6 +109,17 @@ pub fn redact_url(text: &str) -> String {
         rest.find(|c: char| matches!(c, '/' | '?' | '#') || (special && c == '\\')).unwrap_or(rest.len());
     let (authority, after) = rest.split_at(authority_end);
     let prefix = &text[..text.len() - rest.len()];
+    // MySQL's socket form, `user:pass/word@(/run/mysqld.sock)/db`: its authority runs past the
+    // parenthesis, to the next '/', and the user part to the last '@' in it (mysql's `split_path`),
+    // so a '/' before the '@' is the password's (found by fuzzing).
+    if matches!(scheme.to_ascii_lowercase().as_str(), "mysql" | "mariadb")
+        && let (Some(open), Some(close)) = (rest.find('('), rest.find(')'))
+        && open < close
+        && let Some(at) = rest[..rest[close..].find('/').map_or(rest.len(), |slash| close + slash)].rfind('@')
+        && at > authority_end
+    {
+        return format!("{prefix}{MASK}@{}", redact_params(&rest[at + 1..]));
+    }
     match (authority.rfind('@'), rest.find('@')) {
         (Some(at), _) => {
             let userinfo = &authority[..at];

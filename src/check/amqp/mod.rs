@@ -5,8 +5,8 @@
 //! credentials. The frames are written here (`wire`), over a socket opened here, so every phase
 //! is timed and under the deadline.
 
-mod url;
-mod wire;
+pub mod url;
+pub mod wire;
 
 use std::{
     io::{self, Read, Write},

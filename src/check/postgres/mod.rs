@@ -76,7 +76,7 @@ impl Args {
                 let pairs = if text.is_empty() { Ok(Vec::new()) } else { parse::parse(text) };
                 let settings = pairs
                     .and_then(|pairs| settings::settings(&pairs, &env, password_file.as_ref()))
-                    .map_err(|why| anyhow::anyhow!("'{shown}': {why}"))?;
+                    .map_err(|why| anyhow::anyhow!("'{}': {why}", shown.replace(['\n', '\r'], " ")))?;
                 let label = if text.is_empty() { describe_settings(&settings) } else { shown };
                 let check = Postgres { settings, mode: Arc::clone(&mode) };
                 Ok(Target { label, check: Arc::new(check) })

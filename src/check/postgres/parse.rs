@@ -294,7 +294,7 @@ fn parse_keywords(text: &str) -> Result<Vec<(String, String)>, String> {
 /// string that does not parse is shown too (redacted as well as it can be), so the error names
 /// what was typed.
 pub fn label(text: &str) -> String {
-    if text.contains("://") {
+    if text.contains("://") && parse_keywords(text).is_err() {
         return redact_query(&redact_url(text));
     }
     match parse_keywords(text) {

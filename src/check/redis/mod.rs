@@ -3,8 +3,8 @@
 //! not). URLs are read as redis-cli and redis-py read them (`url`); the protocol is spoken here
 //! (`resp`), one command at a time, so each phase is timed and each reply is seen whole.
 
-mod resp;
-mod url;
+pub mod resp;
+pub mod url;
 
 use std::{io, net::TcpStream, os::unix::net::UnixStream, path::PathBuf, sync::Arc, time::Duration};
 
