@@ -120,6 +120,17 @@ pub fn redact_url(text: &str) -> String {
     {
         return format!("{prefix}{MASK}@{}", redact_params(&rest[at + 1..]));
     }
+    // A user part with an '@' and another '@' further on: an unencoded '/', '?' or '#' in the
+    // password ended the authority early, and the credentials run to the last '@' (as the
+    // MySQL shell, libpq and pika split them). Mask all of it, or, where a query or fragment
+    // starts before that '@', everything.
+    if authority.contains('@') && rest[authority_end..].contains('@') {
+        let last_at = rest.rfind('@').unwrap_or(authority_end);
+        if rest[authority_end..last_at].contains(['?', '#']) {
+            return format!("{prefix}…");
+        }
+        return format!("{prefix}{MASK}@{}", redact_params(&rest[last_at + 1..]));
+    }
     match (authority.rfind('@'), rest.find('@')) {
         (Some(at), _) => {
             let userinfo = &authority[..at];
@@ -332,6 +343,11 @@ mod tests {
             ("redis://:pa#ss@cache:6379", "redis://…"),
             ("postgres://app:p?w@db/app", "postgres://…"),
             ("http://u:12/x@host/", "http://***@host/"),
+            // An '@' in the user too, then a '/' in the password (found in review of fuzzing):
+            // the authority ended early inside the credentials.
+            ("mysql://us@r:pa/ssZq7W@127.0.0.1:1/db", "mysql://***@127.0.0.1:1/db"),
+            ("amqp://us@r:pa/ss@host/vhost", "amqp://***@host/vhost"),
+            ("postgres://us@r:pa?ss@db/app", "postgres://…"),
             // No '@' at all: a `:` that starts no port may be a password's.
             ("postgres://app:pa/ss", "postgres://…"),
             ("mysql://app:hunter2", "mysql://…"),

@@ -259,10 +259,19 @@ fn no_password_in_any_url_form() {
 
     // Every check's URLs: `user:password` with its '@' or host missing reads as `host:port`, or
     // an unencoded '/' puts part of the password where the port is read; neither is quoted.
+    // With an '@' in the user as well, the authority ends inside the password.
     for (check, scheme) in [("postgres", "postgres"), ("mysql", "mysql"), ("grpc", "grpc"), ("amqp", "amqp")]
     {
-        for url in [format!("{scheme}://app:{SECRET}"), format!("{scheme}://app:{SECRET}/x@db:1/x")] {
+        for url in [
+            format!("{scheme}://app:{SECRET}"),
+            format!("{scheme}://app:{SECRET}/x@db:1/x"),
+            format!("{scheme}://us@r:{SECRET}/x@db:1/x"),
+            format!("{scheme}://us@r:pa/{SECRET}@db:1/x"),
+        ] {
             run([check, &url]).code(3).hides(SECRET);
         }
+    }
+    for url in [format!("http://us@r:{SECRET}/x@db:1/x"), format!("http://us@r:pa/{SECRET}@db:1/x")] {
+        run(["http", &url]).code(3).hides(SECRET);
     }
 }
