@@ -591,13 +591,7 @@ mod tests {
     #[test]
     fn a_statement_timeout_is_the_deadline_only_when_the_bound_ran_out() {
         use self::session::mock;
-        let greeting = Greeting {
-            version: "5.5.5-10.11.6-MariaDB".into(),
-            connection_id: 1,
-            capabilities: u32::MAX,
-            nonce: vec![1; 20],
-            plugin: "mysql_native_password".into(),
-        };
+        let greeting = mock::greeting("5.5.5-10.11.6-MariaDB", "mysql_native_password");
         let stopped: &[u8] =
             b"\xff\xb1\x07#70100Query execution was interrupted (max_statement_time exceeded)";
         let mut nearly_out = mock::conn(mock::frames(1, &[stopped]));

@@ -325,6 +325,17 @@ pub mod mock {
         )
     }
 
+    /// A server's greeting: `version` decides MariaDB or MySQL, `plugin` the first login.
+    pub fn greeting(version: &str, plugin: &str) -> Greeting {
+        Greeting {
+            version: version.into(),
+            connection_id: 1,
+            capabilities: u32::MAX,
+            nonce: b"01234567890123456789".to_vec(),
+            plugin: plugin.into(),
+        }
+    }
+
     /// `payloads` framed with sequence ids from `first`.
     pub fn frames(first: u8, payloads: &[&[u8]]) -> Vec<u8> {
         let numbered: Vec<(u8, &[u8])> =
@@ -349,13 +360,7 @@ mod tests {
     use super::{mock::*, *};
 
     fn greeting(plugin: &str) -> Greeting {
-        Greeting {
-            version: "8.0.36".into(),
-            connection_id: 1,
-            capabilities: u32::MAX,
-            nonce: b"01234567890123456789".to_vec(),
-            plugin: plugin.into(),
-        }
+        mock::greeting("8.0.36", plugin)
     }
 
     const WHO: Credentials<'static> =
@@ -445,13 +450,7 @@ mod properties {
         /// or an error, never a panic; the reads stay under the packet cap.
         #[test]
         fn any_server_bytes_end_in_a_verdict(bytes in proptest::collection::vec(any::<u8>(), 0..400), secure: bool) {
-            let greeting = Greeting {
-                version: "x".into(),
-                connection_id: 0,
-                capabilities: u32::MAX,
-                nonce: vec![1; 20],
-                plugin: "caching_sha2_password".into(),
-            };
+            let greeting = greeting("x", "caching_sha2_password");
             let who = Credentials { user: "u", password: b"p", database: None };
             let mut c = conn(bytes.clone());
             c.seq = 1;
@@ -469,13 +468,7 @@ mod properties {
             let _ = query(&mut c, "SELECT 1", 4);
             let mut c = conn(frames(2, &payloads));
             c.seq = 1;
-            let greeting = Greeting {
-                version: "x".into(),
-                connection_id: 0,
-                capabilities: u32::MAX,
-                nonce: vec![1; 20],
-                plugin: "mysql_native_password".into(),
-            };
+            let greeting = greeting("x", "mysql_native_password");
             let who = Credentials { user: "u", password: b"p", database: None };
             let _ = login(&mut c, &greeting, u32::MAX, &who, false);
         }
