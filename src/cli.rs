@@ -6,7 +6,7 @@ use std::{ffi::OsString, time::Duration};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 
 use crate::{
-    check::{self, Target},
+    check::{ALL_CHECKS, CheckArgs},
     duration,
     env::Env,
 };
@@ -104,62 +104,6 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
-}
-
-/// Declares the list of checks: each one a subcommand, a cargo feature of the same name, and a
-/// module under `check/` whose `Args` are its options and build its targets.
-macro_rules! checks {
-    ($($(#[$about:meta])* $name:literal => $variant:ident($module:ident),)+) => {
-        /// The checks this build has: each one is a subcommand with its own options.
-        #[allow(clippy::large_enum_variant)]
-        #[derive(Debug, Subcommand)]
-        pub enum CheckArgs {
-            $($(#[$about])* #[cfg(feature = $name)] $variant(check::$module::Args),)+
-        }
-
-        /// Every check's name, whether or not this build has it.
-        pub const ALL_CHECKS: &[&str] = &[$($name),+];
-
-        #[cfg(not(any($(feature = $name),+)))]
-        compile_error!("probe needs at least one check: enable one of its features (tcp, http, …)");
-
-        impl CheckArgs {
-            /// The check's name as printed: `tcp`, `http`, ….
-            pub fn name(&self) -> &'static str {
-                match *self {
-                    $(#[cfg(feature = $name)] Self::$variant(_) => $name,)+
-                }
-            }
-
-            /// The targets to check, with every setting validated.
-            pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
-                match self {
-                    $(#[cfg(feature = $name)] Self::$variant(args) => args.targets(env),)+
-                }
-            }
-        }
-    };
-}
-
-checks! {
-    /// Healthy when a TCP connection opens.
-    "tcp" => Tcp(tcp),
-    /// Healthy when the final HTTP status is 200-399 (kubelet's httpGet rules).
-    "http" => Http(http),
-    /// Healthy when PostgreSQL accepts a login (and the query runs).
-    "postgres" => Postgres(postgres),
-    /// Healthy when Redis answers PING with PONG.
-    "redis" => Redis(redis),
-    /// Healthy when grpc.health.v1.Health/Check answers SERVING.
-    "grpc" => Grpc(grpc),
-    /// Healthy when PATH exists (and, with --max-age, was modified recently): heartbeat files.
-    "file" => File(file),
-    /// Healthy when a process named NAME is running and is not a zombie (pgrep -x, from /proc).
-    "process" => Process(process),
-    /// Healthy when an AMQP 0-9-1 broker (RabbitMQ) lets the user open the vhost.
-    "amqp" => Amqp(amqp),
-    /// Healthy when MySQL or MariaDB accepts a login (and the query runs).
-    "mysql" => Mysql(mysql),
 }
 
 /// A clap error as one line: the complaint and its tip, without the usage block, pointing to

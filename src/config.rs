@@ -1,11 +1,12 @@
-//! Validated settings, built from the command line and the environment before any I/O.
-//! Everything after this trusts them. What each check needs is its own module's business.
+//! Validated settings, built from the command line, the environment and the files they name
+//! (CA, client certificate and password files) before any connection. Everything after this
+//! trusts them. What each check needs is its own module's business.
 
 use std::time::Duration;
 
 use crate::{
-    check::Target,
-    cli::{CheckArgs, GlobalArgs},
+    check::{CheckArgs, Target},
+    cli::GlobalArgs,
     env::Env,
 };
 
