@@ -16,12 +16,14 @@ pub mod exec;
 pub mod install;
 pub mod net;
 pub mod outcome;
+pub mod quote;
 pub mod report;
 pub mod run;
 pub mod secret;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod trace;
+pub mod uri;
 
 #[doc(hidden)]
 pub mod fuzzing;

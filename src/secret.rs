@@ -2,9 +2,11 @@
 //! its targets through `redact_url` (a URL it accepted) or `redact_unparsed` (text it refused),
 //! and keeps passwords it read from files or the environment in a `Secret`.
 
-use std::{fmt, path::Path};
+use std::{fmt, ops::Range, path::Path};
 
 use anyhow::Context;
+
+use crate::quote;
 
 /// A password. Its `Debug` and `Display` show `***`; only `expose` gives the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,6 +50,30 @@ pub fn read_password_file(path: &Path) -> anyhow::Result<Secret> {
 
 /// What stands in for a secret in any output.
 pub const MASK: &str = "***";
+
+/// `text` as it may be printed: each of the `secrets` spans (byte ranges that a parser found
+/// to hold a secret) shown as `***`, overlapping or adjacent ones as one, and the rest with its
+/// control characters escaped. Labels are built this way from the parse that read the text.
+pub fn mask(text: &str, secrets: &[Range<usize>]) -> String {
+    let mut spans: Vec<Range<usize>> = secrets.iter().filter(|span| !span.is_empty()).cloned().collect();
+    spans.sort_by_key(|span| span.start);
+    let mut out = String::with_capacity(text.len());
+    let mut shown = 0;
+    for span in spans {
+        let (start, end) = (span.start.min(text.len()), span.end.min(text.len()));
+        if start > shown {
+            out.push_str(&quote::escaped(&text[shown..start]));
+        }
+        if end > shown {
+            if !out.ends_with(MASK) || start > shown {
+                out.push_str(MASK);
+            }
+            shown = end;
+        }
+    }
+    out.push_str(&quote::escaped(&text[shown..]));
+    out
+}
 
 /// True when a query parameter or conninfo key of this name carries a secret, compared without
 /// case: `password`, `pass`, `passwd`, `pwd`, `secret`, `token`, `auth`, `sslpassword`,

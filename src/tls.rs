@@ -1,6 +1,7 @@
-//! TLS settings: the CA, client certificate and key files read and checked once, before any
-//! I/O, and handed to each library in the form it takes. Certificates are verified by default,
-//! against Mozilla's roots compiled into the binary, which work in an image with no /etc/ssl.
+//! TLS: the settings (the CA, client certificate and key files read and checked once, before
+//! any connection), the one handshake every check runs (sync and tokio), and one description of
+//! what TLS found. Certificates are verified by default, against Mozilla's roots compiled into
+//! the binary, which work in an image with no /etc/ssl.
 
 use std::{
     path::{Path, PathBuf},
@@ -18,7 +19,12 @@ use rustls::{
     pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject},
 };
 
-use crate::env::Env;
+use crate::{
+    deadline::Deadline,
+    env::Env,
+    net::{self, Protocol, Socket, Stream},
+    quote,
+};
 
 /// The TLS options of every check that speaks TLS, flattened into its arguments.
 #[derive(Debug, clap::Args)]
@@ -67,7 +73,21 @@ impl Tls {
     /// Reads the files `args` names. SSL_CERT_FILE is honoured as OpenSSL and curl do when no
     /// --cacert is given, but only when a target `speaks_tls`: reading a system bundle costs
     /// milliseconds that a plain-text probe has no use for.
+    ///
+    /// A TLS option when no target uses TLS is a usage error naming it: it would be ignored,
+    /// and whoever wrote it meant TLS.
     pub fn load(args: &TlsArgs, env: &dyn Env, speaks_tls: bool) -> anyhow::Result<Self> {
+        if !speaks_tls {
+            let given = [
+                ("--cacert", args.cacert.is_some()),
+                ("--cert", args.cert.is_some()),
+                ("--key", args.key.is_some()),
+                ("--insecure", args.insecure),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+                bail!("{flag} is a TLS option, and no target here uses TLS");
+            }
+        }
         let ssl_cert_file = speaks_tls.then(|| env.var("SSL_CERT_FILE")).flatten().map(PathBuf::from);
         let roots = match (&args.cacert, ssl_cert_file) {
             (Some(path), _) => Some(trust_anchors("--cacert", path)?),
@@ -87,8 +107,8 @@ impl Tls {
         self.insecure
     }
 
-    /// The same settings as a rustls configuration, for the checks that run TLS over their own
-    /// socket (http, redis, grpc, mysql, amqp). --insecure still checks the handshake's signatures.
+    /// The same settings as a rustls configuration, for [`handshake`]. --insecure still checks
+    /// the handshake's signatures.
     pub fn for_rustls(&self) -> anyhow::Result<ClientConfig> {
         self.for_rustls_verifying(!self.insecure)
     }
@@ -118,7 +138,8 @@ impl Tls {
     }
 }
 
-/// How much of the server's certificate to check: libpq's sslmode levels.
+/// How much of the server's certificate to check: libpq's sslmode levels, which MySQL's
+/// ssl-mode levels map onto.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verify {
     /// Chain and host name (verify-full).
@@ -129,9 +150,10 @@ pub enum Verify {
     Nothing,
 }
 
-/// A rustls configuration from files named in libpq settings (sslrootcert, sslcert, sslkey),
-/// read now so that an unreadable one is a usage error. Without roots, the bundled Mozilla
-/// roots, as libpq's `sslrootcert=system`.
+/// A rustls configuration from files a check's own settings name (libpq's sslrootcert, sslcert
+/// and sslkey; the MySQL URL's ssl-ca, ssl-cert and ssl-key), read now so that an unreadable one
+/// is refused before any connection. Without roots, the bundled Mozilla roots, as libpq's
+/// `sslrootcert=system`.
 pub fn client_config(
     roots: Option<&Path>,
     identity: Option<(&Path, &Path)>,
@@ -326,4 +348,69 @@ pub fn describe(err: &rustls::Error) -> String {
         | Error::InappropriateHandshakeMessage { .. } => "TLS: the answer is not TLS".to_owned(),
         other => format!("TLS: {other}"),
     }
+}
+
+/// True when rustls met bytes that are not TLS where a TLS record was due: the peer speaks
+/// plain text.
+fn is_not_tls(err: &rustls::Error) -> bool {
+    use rustls::{Error, InvalidMessage};
+    matches!(
+        err,
+        Error::InvalidMessage(InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion)
+    )
+}
+
+/// `name` as TLS sends it (SNI) and checks it against the certificate: a DNS name or an IP
+/// address.
+pub fn server_name(name: &str) -> Result<ServerName<'static>, String> {
+    ServerName::try_from(name.to_owned())
+        .map_err(|_| format!("TLS: '{}' is not a name a certificate can hold", quote::escaped(name)))
+}
+
+/// The TLS handshake on `socket`, within the deadline, for the server `name`. Fails with one
+/// phrase: the socket's error, what TLS found, or, when the answer is plain text, that the port
+/// speaks plain text and how to ask it in `protocol`'s words.
+pub fn handshake(
+    socket: Socket,
+    name: &str,
+    config: Arc<ClientConfig>,
+    deadline: Deadline,
+    protocol: &Protocol,
+) -> Result<Stream, String> {
+    let mut tls = rustls::ClientConnection::new(config, server_name(name)?).map_err(|err| describe(&err))?;
+    let mut socket = socket;
+    while tls.is_handshaking() {
+        socket.set_timeout(deadline.socket_timeout());
+        match tls.complete_io(&mut socket) {
+            Ok((0, 0)) => return Err("connection closed by peer during the TLS handshake".to_owned()),
+            Ok(_) => {}
+            Err(err) => return Err(describe_handshake_io(&err, protocol)),
+        }
+    }
+    Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(tls, socket))))
+}
+
+/// A handshake's I/O error in words: a plain-text answer named as such, an end of stream as a
+/// close during the handshake.
+fn describe_handshake_io(err: &std::io::Error, protocol: &Protocol) -> String {
+    let tls_error = err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match tls_error {
+        Some(tls_error) if is_not_tls(tls_error) => protocol.speaks_plain(),
+        _ if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "connection closed by peer during the TLS handshake".to_owned()
+        }
+        _ => net::describe(err),
+    }
+}
+
+/// [`handshake`] for the checks that run on tokio; the caller bounds it by the deadline.
+#[cfg(feature = "async")]
+pub async fn handshake_async(
+    socket: net::tokio::AsyncSocket,
+    name: &str,
+    config: Arc<ClientConfig>,
+    protocol: &Protocol,
+) -> Result<tokio_rustls::client::TlsStream<net::tokio::AsyncSocket>, String> {
+    let connector = tokio_rustls::TlsConnector::from(config);
+    connector.connect(server_name(name)?, socket).await.map_err(|err| describe_handshake_io(&err, protocol))
 }

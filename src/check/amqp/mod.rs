@@ -31,6 +31,10 @@ use crate::{
 
 const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672";
 
+/// AMQP's words for a TLS port asked in plain text and the reverse.
+pub const PROTOCOL: crate::net::Protocol =
+    crate::net::Protocol { name: "AMQP 0-9-1", use_tls: "use amqps://", drop_tls: "use amqp://" };
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// amqp://user:password@host:port/vhost or amqps:// (TLS); with none, AMQP_URL, else

@@ -69,7 +69,7 @@ impl fmt::Display for WireError {
                 write!(f, "the broker speaks {}, not AMQP 0-9-1", version_name(header))
             }
             WireError::Malformed(why) => write!(f, "the answer is not AMQP 0-9-1 ({why})"),
-            WireError::SpeaksTls => f.write_str(&crate::net::speaks_tls("AMQP 0-9-1", "use amqps://")),
+            WireError::SpeaksTls => f.write_str(&super::PROTOCOL.speaks_tls()),
         }
     }
 }

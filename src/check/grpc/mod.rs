@@ -38,6 +38,10 @@ use crate::{
     trace::Trace,
 };
 
+/// gRPC's words for a TLS port asked in plain text and the reverse.
+const PROTOCOL: net::Protocol =
+    net::Protocol { name: "HTTP/2", use_tls: "use grpcs:// or --tls", drop_tls: "use grpc:// and drop --tls" };
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// host:port, [v6]:port, grpc://host:port, grpcs://host:port (TLS), unix:///path or
@@ -715,7 +719,7 @@ struct NotHttp2 {
 impl std::fmt::Display for NotHttp2 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.speaks_tls {
-            true => f.write_str(&net::speaks_tls("HTTP/2", "use grpcs:// or --tls")),
+            true => f.write_str(&PROTOCOL.speaks_tls()),
             false => f.write_str("the answer is not HTTP/2"),
         }
     }

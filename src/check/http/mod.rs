@@ -104,7 +104,7 @@ impl Args {
         };
         // Reads and checks the files now, so that a bad one is a usage error before any I/O. A
         // plain-http run builds the TLS settings only if a redirect leads to https.
-        Tls::load(&self.tls, env, false)?;
+        Tls::load(&self.tls, env, https)?;
         if https || self.tls.cert.is_some() {
             tls.config().map_err(|why| anyhow::anyhow!(why))?;
         }

@@ -27,6 +27,13 @@ use crate::{
     tls::{self, Verify},
 };
 
+/// PostgreSQL's words for a TLS port asked in plain text and the reverse.
+pub const PROTOCOL: crate::net::Protocol = crate::net::Protocol {
+    name: "PostgreSQL's protocol",
+    use_tls: "use sslmode=require with sslnegotiation=direct",
+    drop_tls: "use sslmode=disable",
+};
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// postgres:// URL or "key=value ..." conninfo; with none, the PG* environment variables.

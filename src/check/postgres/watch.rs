@@ -71,7 +71,7 @@ impl std::error::Error for NotPostgres {}
 
 /// What a port that answers in TLS is told: PostgreSQL 17's direct TLS is how to reach one.
 pub fn speaks_tls() -> String {
-    crate::net::speaks_tls("PostgreSQL's protocol", "use sslmode=require with sslnegotiation=direct")
+    super::PROTOCOL.speaks_tls()
 }
 
 /// The TLS connector could not be built when TLS started: a TLS file missing or unusable.

@@ -25,6 +25,10 @@ use crate::{
     trace::Trace,
 };
 
+/// Redis's words for a TLS port asked in plain text and the reverse.
+const PROTOCOL: net::Protocol =
+    net::Protocol { name: "Redis's protocol", use_tls: "use rediss://", drop_tls: "use redis://" };
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// redis://[[user:]password@]host[:port][/db], rediss:// (TLS) or unix:///path, as redis-cli
@@ -306,7 +310,7 @@ fn no_password_configured(error: &str) -> bool {
 fn unreachable(failure: &Failure) -> Verdict {
     Verdict::unreachable(match failure {
         Failure::NotRedis => "the answer is not Redis's protocol".to_owned(),
-        Failure::SpeaksTls => net::speaks_tls("Redis's protocol", "use rediss://"),
+        Failure::SpeaksTls => PROTOCOL.speaks_tls(),
         Failure::Io(err) => describe_io(err),
     })
 }

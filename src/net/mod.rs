@@ -1,5 +1,12 @@
-//! Where a target lives (`HostPort`), name resolution, and connecting to every address in turn,
-//! all within the attempt's deadline.
+//! The one connection layer: where a target lives (`HostPort`), name resolution, connecting
+//! to every address in turn within the attempt's deadline, the stream every check talks
+//! through (`stream`), and one description of what went wrong on a socket.
+
+mod stream;
+#[cfg(feature = "async")]
+pub mod tokio;
+
+pub use stream::{Endpoint, Protocol, Socket, Stream, is_tls_record, open};
 
 use std::{
     fmt, io,
@@ -154,8 +161,13 @@ pub fn percent_decode(text: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "the URL decodes to something that is not UTF-8".to_owned())
 }
 
-/// An I/O error as a short lower-case phrase: `connection refused`, `timed out`.
+/// An I/O error as a short lower-case phrase: `connection refused`, `timed out`, or, for a
+/// TLS session's error, what TLS found (`tls::describe`). Every check words socket errors here.
 pub fn describe(err: &io::Error) -> String {
+    #[cfg(feature = "tls")]
+    if let Some(tls_error) = err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        return crate::tls::describe(tls_error);
+    }
     match err.kind() {
         io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
         io::ErrorKind::ConnectionReset => "connection reset by peer".to_owned(),
@@ -249,15 +261,4 @@ mod properties {
             }
         }
     }
-}
-
-/// True when a peer's first bytes are a TLS record (an alert, 21, or a handshake, 22, then
-/// version 3.x): a TLS port asked in plain text, which TLS servers answer with an alert.
-pub fn is_tls_record(first: &[u8]) -> bool {
-    matches!(first, [0x15 | 0x16, 0x03, ..])
-}
-
-/// What every check says when `is_tls_record`: the diagnosis, then the fix.
-pub fn speaks_tls(protocol: &str, fix: &str) -> String {
-    format!("the answer is TLS, not {protocol}: the port speaks TLS ({fix})")
 }
