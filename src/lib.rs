@@ -14,6 +14,7 @@ pub mod duration;
 pub mod env;
 pub mod exec;
 pub mod install;
+pub mod login;
 pub mod net;
 pub mod outcome;
 pub mod quote;
