@@ -12,6 +12,7 @@ use crate::{
     config::{Config, Output},
     duration,
     outcome::{Outcome, Status, Verdict},
+    quote,
 };
 
 /// Prints each target's final line, in the order the targets were given.
@@ -36,7 +37,12 @@ pub fn waiting(config: &Config, target: &Target, verdict: &Verdict) {
         let word = verdict.status.word();
         print_line(
             false,
-            &format!("waiting: {} {}: {word}: {}", config.check, target.label, verdict.message),
+            &format!(
+                "waiting: {} {}: {word}: {}",
+                config.check,
+                one_line(&target.label),
+                one_line(&verdict.message)
+            ),
         );
     }
 }
@@ -55,9 +61,9 @@ fn text_line(check: &str, target: &Target, outcome: &Outcome, verbose: bool) -> 
     let verdict = &outcome.verdict;
     let mut line = format!(
         "{check} {}: {}: {} ({}",
-        target.label,
+        one_line(&target.label),
         verdict.status.word(),
-        verdict.message,
+        one_line(&verdict.message),
         duration::elapsed(outcome.elapsed)
     );
     if verbose && !outcome.phases.is_empty() {
@@ -99,6 +105,16 @@ fn json_line(check: &str, target: &Target, outcome: &Outcome, verbose: bool, wai
     }
     json.push('}');
     json
+}
+
+/// A label or message as a text line prints it. Checks build them from their parse and quote
+/// every peer through `quote`, so nothing here should need escaping: a debug build (the tests')
+/// fails loudly where a check forgot; a release build escapes it anyway, so one target is
+/// always one line.
+fn one_line(text: &str) -> String {
+    let printable = quote::escaped(text);
+    debug_assert_eq!(printable, text, "a check printed a control character unquoted");
+    printable
 }
 
 fn millis(duration: std::time::Duration) -> String {

@@ -72,6 +72,13 @@ const SECRET: &str = "Zx9-secret-Qw7";
 /// Runs one case in every output form and asserts the secret appears in none of them.
 #[track_caller]
 fn audit(args: &[String], env: &[(&str, &str)]) {
+    let leaks = leaks(args, env);
+    assert!(leaks.is_empty(), "the secret leaked:\n{}", leaks.join("\n"));
+}
+
+/// Runs one case in every output form; what showed the secret, one line each.
+fn leaks(args: &[String], env: &[(&str, &str)]) -> Vec<String> {
+    let mut leaks = Vec::new();
     for extra in
         [&[][..], &["-v"], &["--json"], &["-v", "--json"], &["--wait", "300ms", "--interval", "100ms"]]
     {
@@ -80,9 +87,13 @@ fn audit(args: &[String], env: &[(&str, &str)]) {
             command = command.env(key, value);
         }
         let result: Run = command.run();
-        result.hides(SECRET);
         assert!(matches!(result.code, 0..=3), "{result}");
+        if result.stdout.contains(SECRET) || result.stderr.contains(SECRET) {
+            let shown = format!("{}{}", result.stdout, result.stderr).replace('\n', " | ");
+            leaks.push(format!("{extra:?} {args:?}: {shown}"));
+        }
     }
+    leaks
 }
 
 #[test]
@@ -274,4 +285,81 @@ fn no_password_in_any_url_form() {
     for url in [format!("http://us@r:{SECRET}/x@db:1/x"), format!("http://us@r:pa/{SECRET}@db:1/x")] {
         run(["http", &url]).code(3).hides(SECRET);
     }
+}
+
+/// Every secret form of every check (issue 25's list), in every output: text, `-v`, `--json`,
+/// `--wait` lines and usage errors. The targets are refused, refusing or silent, so each form
+/// reaches every path that names it: the usage error, the label, and the failure message.
+#[test]
+fn every_check_hides_every_secret_form() {
+    let refusing = sockets::refusing().addr.to_string();
+    let silent = sockets::open("127.0.0.1:0").addr.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("absent.sock").display().to_string();
+    let mut table: Vec<(&str, Vec<String>)> = Vec::new();
+    for host in [&refusing, &silent] {
+        table.extend([
+            // A URL's password given to tcp (`probe tcp "$DATABASE_URL"`), and host:port forms
+            // in which a password stands where the port is read.
+            ("tcp", vec![format!("postgres://app:{SECRET}@{host}/app")]),
+            ("tcp", vec![format!("tcp://u:{SECRET}@{host}")]),
+            ("tcp", vec![format!("redis://:{SECRET}@{host}/0")]),
+            ("tcp", vec![format!("https://u:{SECRET}@{host}/")]),
+            ("tcp", vec![format!("u:{SECRET}@{host}")]),
+            ("tcp", vec![format!("app:{SECRET}")]),
+            // Conninfo: any secret-looking key in any case, and a '=' that is missing.
+            ("postgres", vec![format!("host=127.0.0.1 port={} PASSWORD={SECRET}", port_of(host))]),
+            ("postgres", vec![format!("host=127.0.0.1 port={} Password={SECRET}", port_of(host))]),
+            ("postgres", vec![format!("host=127.0.0.1 port={} pass={SECRET}", port_of(host))]),
+            ("postgres", vec![format!("host=127.0.0.1 port={} pwd={SECRET}", port_of(host))]),
+            ("postgres", vec![format!("host=127.0.0.1 port={} passwd={SECRET}", port_of(host))]),
+            ("postgres", vec![format!("host=127.0.0.1 port={} token={SECRET}", port_of(host))]),
+            ("postgres", vec![format!("host=127.0.0.1 port={} secret={SECRET}", port_of(host))]),
+            ("postgres", vec![format!("host=127.0.0.1 port={} password {SECRET}", port_of(host))]),
+            ("postgres", vec![format!("host=127.0.0.1 port={} password:{SECRET}", port_of(host))]),
+            // An unencoded '@', '/', '?' or '#' in a password.
+            ("postgres", vec![format!("postgres://app:x@{SECRET}@{host}/app")]),
+            ("postgres", vec![format!("postgres://app:x?{SECRET}@{host}/app")]),
+            ("mysql", vec![format!("mysql://app:hunter?{SECRET}@{host}/shop")]),
+            ("mysql", vec![format!("mysql://app:x@{SECRET}@{host}/shop")]),
+            ("mysql", vec![format!("mysql://app:x#{SECRET}@{host}/shop")]),
+            ("redis", vec![format!("redis://:x@{SECRET}@{host}")]),
+            ("redis", vec![format!("redis://:x/{SECRET}@{host}/0")]),
+            ("amqp", vec![format!("amqp://guest:x@{SECRET}@{host}/")]),
+            ("amqp", vec![format!("amqp://guest:x?{SECRET}@{host}/")]),
+            ("grpc", vec![format!("grpc://u:{SECRET}@{host}")]),
+            ("grpc", vec![format!("grpc://u:x/{SECRET}@{host}")]),
+            ("http", vec![format!("http://u:x@{SECRET}@{host}/")]),
+            // Headers and metadata: a CRLF-terminated token file, a missing colon, a good one.
+            (
+                "http",
+                vec!["-H".into(), format!("Authorization: Bearer {SECRET}\r\n"), format!("http://{host}/")],
+            ),
+            ("http", vec!["-H".into(), format!("Authorization Bearer {SECRET}"), format!("http://{host}/")]),
+            ("http", vec!["-H".into(), format!("X-Api-Key: {SECRET}"), format!("http://{host}/")]),
+            ("grpc", vec!["-H".into(), format!("authorization: Bearer {SECRET}\r\n"), host.clone()]),
+            ("grpc", vec!["-H".into(), format!("authorization Bearer {SECRET}"), host.clone()]),
+            ("grpc", vec!["-H".into(), format!("authorization: Bearer {SECRET}"), host.clone()]),
+        ]);
+    }
+    // Unix sockets with query parameters.
+    table.extend([
+        ("redis", vec![format!("unix://{sock}?db=1&password={SECRET}")]),
+        ("mysql", vec![format!("mysql://app@localhost/shop?socket={sock}&password={SECRET}")]),
+        ("mysql", vec![format!("mysql://app:{SECRET}@%2F{}/shop?ssl-mode=DISABLED", &sock[1..])]),
+        ("postgres", vec![format!("postgresql://app@%2F{}/app?password={SECRET}", &sock[1..])]),
+    ]);
+    let mut all = Vec::new();
+    for (check, args) in table {
+        let mut full = vec![check.to_owned(), "-t".to_owned(), "300ms".to_owned()];
+        full.extend(args);
+        // Only the first output form that leaks, per case: the list stays readable.
+        all.extend(leaks(&full, &[]).into_iter().take(1));
+    }
+    assert!(all.is_empty(), "{} forms leaked:\n{}", all.len(), all.join("\n"));
+}
+
+/// The port of `host:port`.
+fn port_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(_, port)| port)
 }
