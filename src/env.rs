@@ -1,6 +1,7 @@
 //! What a check may learn from outside its command line while building its targets: the
-//! process's environment variables and the user it runs as. Passed to the checks, so that none
-//! reads the process's own state directly and settings can be tested with any environment.
+//! process's environment variables and the user it runs as. Passed to the checks as `&dyn Env`,
+//! the one way they read either, so settings can be tested with any environment; the default
+//! `os_user` reads /proc/self and /etc/passwd, as libpq and the mysql client find the user.
 
 pub trait Env {
     /// The variable's value; an empty one counts as set, as libpq and redis-cli read them.
