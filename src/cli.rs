@@ -54,7 +54,8 @@ pub struct GlobalArgs {
           value_parser = duration::parse_positive)]
     pub timeout: Duration,
 
-    /// Retry each target until it passes or DUR has passed (init containers, CI, compose).
+    /// Retry each target until it passes or DUR has passed (init containers, CI, compose);
+    /// 0 means no wait (one attempt).
     #[arg(short, long, global = true, env = "PROBE_WAIT", value_name = "DUR", value_parser = duration::parse)]
     pub wait: Option<Duration>,
 
@@ -160,6 +161,23 @@ checks! {
     "amqp" => Amqp(amqp),
     /// Healthy when MySQL or MariaDB accepts a login (and the query runs).
     "mysql" => Mysql(mysql),
+}
+
+/// Parses the command line. A `PROBE_*` variable set to the empty string counts as unset, as
+/// compose files and pod specs leave them (`PROBE_WAIT: ""`); clap alone would refuse it.
+pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let mut command = Cli::command();
+    let empty: Vec<String> = command
+        .get_arguments()
+        .filter(|arg| arg.get_env().and_then(std::env::var_os).is_some_and(|value| value.is_empty()))
+        .map(|arg| arg.get_id().to_string())
+        .collect();
+    for id in empty {
+        command = command.mut_arg(id, |arg| arg.env(None));
+    }
+    let matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
 }
 
 /// A clap error as one line: the complaint and its tip, without the usage block, pointing to

@@ -3,10 +3,8 @@
 
 use std::{ffi::OsString, process::ExitCode};
 
-use clap::Parser;
-
 use probe::{
-    cli::{self, Cli, Command},
+    cli::{self, Command},
     config::Config,
     docs, env, exec, install,
     outcome::{self, ExitStatus},
@@ -36,7 +34,7 @@ enum Next {
 /// the probe could not try. Every verdict about a target is an `Ok`.
 fn run() -> anyhow::Result<Next> {
     let (args, command) = exec::split(std::env::args_os().collect())?;
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match cli::parse(&args) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
             // --help and --version: clap prints them, and asking for them is a success.
