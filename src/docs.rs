@@ -9,17 +9,30 @@ use clap::CommandFactory;
 use crate::{
     cli::{Cli, Shell},
     outcome::ExitStatus,
+    report,
 };
 
+/// Prints the completion script for `shell`. A reader that stops early (`| head`) is no error:
+/// probe stops quietly, as `yes | head` does.
 pub fn completions(shell: Shell) -> ExitStatus {
     use clap_complete::{generate, shells};
-    let (mut command, out) = (Cli::command(), &mut io::stdout());
+    // Written whole from a buffer: clap_complete panics on a write error.
+    let (mut command, mut script) = (Cli::command(), Vec::new());
     match shell {
-        Shell::Bash => generate(shells::Bash, &mut command, "probe", out),
-        Shell::Zsh => generate(shells::Zsh, &mut command, "probe", out),
-        Shell::Fish => generate(shells::Fish, &mut command, "probe", out),
+        Shell::Bash => generate(shells::Bash, &mut command, "probe", &mut script),
+        Shell::Zsh => generate(shells::Zsh, &mut command, "probe", &mut script),
+        Shell::Fish => generate(shells::Fish, &mut command, "probe", &mut script),
     }
-    ExitStatus::Healthy
+    match report::print_bytes(true, &script) {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+            report::print_line(
+                false,
+                &format!("probe: cannot write the script: {}", crate::net::describe(&err)),
+            );
+            ExitStatus::Usage
+        }
+        _ => ExitStatus::Healthy,
+    }
 }
 
 #[cfg(test)]

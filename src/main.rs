@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Ok(Next::Exit(status)) => status.into(),
         Ok(Next::Exec(command)) => exec::replace(&command),
         Err(err) => {
-            eprintln!("probe: {err:#}");
+            report::print_line(false, &format!("probe: {err:#}"));
             ExitStatus::Usage.into()
         }
     }
@@ -50,7 +50,7 @@ fn run() -> anyhow::Result<Next> {
         (Command::Install { dir }, None) => {
             let path = install::install(&dir)?;
             if !cli.global.quiet {
-                println!("{}", path.display());
+                report::print_line(true, &path.display().to_string());
             }
             return Ok(Next::Exit(ExitStatus::Healthy));
         }

@@ -1,6 +1,11 @@
 //! The command-line contract: usage errors exit 3 with one line, help and version exit 0,
 //! global options go anywhere and come from PROBE_* variables too.
 
+use std::{
+    os::fd::{FromRawFd, OwnedFd},
+    process::{Command, Stdio},
+};
+
 use crate::support::{probe, run, sockets};
 
 #[test]
@@ -104,5 +109,68 @@ fn an_empty_password_file_is_a_usage_error_for_every_check_that_takes_one() {
     for (check, target) in [("postgres", "postgres://app@127.0.0.1:1/app"), ("redis", "redis://127.0.0.1:1")]
     {
         run([check, "--password-file", file, target]).says(3, &format!("--password-file {file} is empty"));
+    }
+}
+
+/// A pipe whose reading end is already closed: every write to it fails with EPIPE, as a write to
+/// `| head -c 10` does once head has read its ten bytes.
+fn closed_pipe() -> OwnedFd {
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills the two descriptors, which are then owned here and nowhere else.
+    let (read, write) = unsafe {
+        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0, "pipe");
+        (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+    };
+    drop(read);
+    write
+}
+
+#[test]
+fn a_closed_stdout_stops_quietly() {
+    // `probe completions fish | head -c 10` once died with "internal error … please report it"
+    // and a path on the build machine. Every command that prints stops quietly instead, with the
+    // status it would have had; with `2>&1 | head`, stderr is closed too.
+    let install_dir = tempfile::tempdir().unwrap();
+    let open = sockets::open("127.0.0.1:0");
+    let refusing = sockets::refusing();
+    let (open, refusing) = (open.addr.to_string(), refusing.addr.to_string());
+    let cases: &[(&[&str], i32)] = &[
+        (&["completions", "fish"], 0),
+        (&["completions", "bash"], 0),
+        (&["completions", "zsh"], 0),
+        (&["--help"], 0),
+        (&["--version"], 0),
+        (&["postgres", "--help"], 0),
+        (&["install", install_dir.path().to_str().unwrap()], 0),
+        (&["tcp", &open], 0),
+        (&["tcp", "--json", &open], 0),
+        (&["tcp", &refusing], 2),
+        (&["tcp", "-w", "300ms", "--interval", "100ms", &refusing], 2),
+        (&["tcp"], 3),
+        (&["tcp", &open, "--", "/nonexistent/app"], 127),
+    ];
+    for (args, code) in cases {
+        for stderr_too in [false, true] {
+            let stdout = closed_pipe();
+            let stderr = if stderr_too { Stdio::from(stdout.try_clone().unwrap()) } else { Stdio::piped() };
+            let output = Command::new(env!("CARGO_BIN_EXE_probe"))
+                .env_clear()
+                .args(*args)
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(stderr)
+                .output()
+                .expect("probe runs");
+            let said = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(*code),
+                "{args:?} (stderr closed: {stderr_too}): {output:?}"
+            );
+            assert!(!said.contains("internal error") && !said.contains(".cargo"), "{args:?}: {said}");
+            if !stderr_too && *code == 0 {
+                assert_eq!(said, "", "{args:?}");
+            }
+        }
     }
 }
