@@ -219,9 +219,16 @@ pub fn one_line(err: &clap::Error, args: &[OsString], env: &dyn Env) -> anyhow::
     for line in lines.filter(|line| !line.is_empty()) {
         match line.strip_prefix("error: ") {
             Some(complaint) => message.push_str(complaint),
+            // clap's `use '-- -u'` is wrong here: after `--` comes the command to run.
+            None if line.starts_with("tip: to pass '") && line.contains(", use '-- ") => {}
             None if line.starts_with("tip:") => message.push_str(&format!(" ({line})")),
             None => message.push_str(&format!(" {line}")),
         }
+    }
+    if err.kind() == ErrorKind::UnknownArgument
+        && let Some(tip) = context(ContextKind::InvalidArg).and_then(|value| value_tip(args, value))
+    {
+        message.push_str(&format!(" (tip: {tip})"));
     }
     if let (Some(arg), Some(value)) = (context(ContextKind::InvalidArg), context(ContextKind::InvalidValue))
         && let Some(variable) = variable_of(arg).filter(|name| env.var(name).as_deref() == Some(value))
@@ -234,6 +241,30 @@ pub fn one_line(err: &clap::Error, args: &[OsString], env: &dyn Env) -> anyhow::
         Some(check) => anyhow::anyhow!("{message}; see 'probe {check} --help'"),
         None => anyhow::anyhow!("{message}; see 'probe --help'"),
     }
+}
+
+/// For a `value` that looks like a flag, right after an option that takes a value (`--wait -1`,
+/// `-H -x`): how to give it to that option (`--wait=-1`). None when no such option precedes it.
+fn value_tip(args: &[OsString], value: &str) -> Option<String> {
+    let at = args.iter().position(|arg| arg.to_str() == Some(value))?;
+    let before = args.get(at.checked_sub(1)?)?.to_str()?;
+    let mut command = Cli::command();
+    command.build();
+    let check = args.iter().find_map(|arg| command.find_subcommand(arg.to_str()?));
+    let mut options = command.get_arguments().chain(check.into_iter().flat_map(|c| c.get_arguments()));
+    let option = options.find(|option| {
+        before.strip_prefix("--").is_some_and(|long| option.get_long() == Some(long))
+            || before.strip_prefix('-').and_then(|short| short.parse::<char>().ok()) == option.get_short()
+                && option.get_short().is_some()
+    })?;
+    if !option.get_action().takes_values() {
+        return None;
+    }
+    let flag = match option.get_long() {
+        Some(long) => format!("--{long}"),
+        None => format!("-{}", option.get_short()?),
+    };
+    Some(format!("to give '{value}' to {flag}, write {flag}={value}"))
 }
 
 /// `--timeout` of `--timeout <DUR>`.
@@ -305,6 +336,28 @@ mod tests {
         let line = self::line(&["probe", "-q"], &Vars(&[]));
         assert!(line.starts_with("name a check: tcp, "), "{line}");
         assert!(line.ends_with("; see 'probe --help'"), "{line}");
+    }
+
+    #[test]
+    fn a_value_that_looks_like_a_flag_gets_a_tip_that_works_here() {
+        // After `--` comes the command to run: clap's `use '-- -1'` would run a command "-1".
+        for args in [&["probe", "tcp", "-u", "db:1"][..], &["probe", "tcp", "db:1", "-x"], &["probe", "-u"]] {
+            let line = line(args, &Vars(&[]));
+            assert!(line.starts_with("unexpected argument '-"), "{line}");
+            assert!(!line.contains("tip") && !line.contains("'--"), "{line}");
+        }
+        let line = line(&["probe", "tcp", "--wait", "-1", "db:1"], &Vars(&[]));
+        assert_eq!(
+            line,
+            "unexpected argument '-1' found (tip: to give '-1' to --wait, write --wait=-1); see 'probe tcp --help'"
+        );
+        let line = self::line(&["probe", "http", "-H", "-x", "http://a/"], &Vars(&[]));
+        assert!(line.contains("(tip: to give '-x' to --header, write --header=-x)"), "{line}");
+        let line = self::line(&["probe", "-w", "-1", "tcp", "db:1"], &Vars(&[]));
+        assert!(line.contains("(tip: to give '-1' to --wait, write --wait=-1)"), "{line}");
+        // A flag that takes no value gets no tip.
+        let line = self::line(&["probe", "tcp", "-q", "-u", "db:1"], &Vars(&[]));
+        assert!(!line.contains("tip"), "{line}");
     }
 
     #[test]

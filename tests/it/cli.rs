@@ -37,7 +37,17 @@ fn every_usage_error_is_one_line_and_exit_3() {
         (&["tcp", "::1:5432"], "put an IPv6 address in brackets"),
         (&["tcp", "-t", "soon", "db:1"], "invalid value 'soon' for '--timeout <DUR>': not a duration"),
         (&["tcp", "-t", "0", "db:1"], "must be longer than zero"),
-        (&["tcp", "--wait", "-1", "db:1"], "unexpected argument '-1'"),
+        (
+            &["tcp", "--wait", "-1", "db:1"],
+            "unexpected argument '-1' found (tip: to give '-1' to --wait, write --wait=-1)",
+        ),
+        (&["tcp", "--wait=-1", "db:1"], "invalid value '-1' for '--wait <DUR>': not a duration"),
+        // Never clap's "use '-- -u'": after `--` comes the command to run.
+        (&["tcp", "-u", "db:1"], "unexpected argument '-u' found; see 'probe tcp --help'"),
+        (
+            &["process", "--full", "-x"],
+            "unexpected argument '-x' found (tip: to give '-x' to --full, write --full=-x)",
+        ),
         (&["tcp", "--interval", "1x", "db:1"], "'1x' for '--interval <DUR>': not a duration"),
         (&["redis", "--cert", "c.pem"], "--key <FILE>"),
         (&["http", "--method", "POST", "http://x/"], "invalid value 'POST' for '--method <METHOD>'"),
@@ -47,6 +57,7 @@ fn every_usage_error_is_one_line_and_exit_3() {
         let line = result.code(3).stderr_line();
         assert!(line.starts_with("probe: "), "{args:?}: {line}");
         assert!(line.contains(expected), "{args:?}: expected {expected:?} in {line:?}");
+        assert!(!line.contains("'-- "), "{args:?}: {line}");
     }
 }
 
