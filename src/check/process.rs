@@ -36,6 +36,8 @@ impl Args {
             targets.push(Target { label: name.clone(), check: Arc::new(Process(Matcher::Name(name))) });
         }
         for regex in self.full {
+            // An unset $PATTERN would turn a worker's probe into one that always passes.
+            anyhow::ensure!(!regex.as_str().is_empty(), "an empty --full REGEX matches every process");
             let label = format!("--full {}", regex.as_str());
             targets.push(Target { label, check: Arc::new(Process(Matcher::Full(regex))) });
         }
