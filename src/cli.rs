@@ -7,7 +7,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum, builder::Boolish
 
 use crate::{
     check::{self, Target},
-    duration,
+    docs, duration,
     env::Env,
 };
 
@@ -21,22 +21,10 @@ use crate::{
 #[command(
     override_usage = "probe [OPTIONS] <CHECK> [CHECK OPTIONS] [TARGET]... [-- COMMAND [ARG]...]\n       probe install DIR"
 )]
+#[command(long_about = LONG_ABOUT)]
 #[command(
     after_help = "Exit status: 0 every target healthy, 1 unhealthy, 2 unreachable, 3 usage or configuration error.",
-    after_long_help = "\
-Exit status: 0 every target healthy; 1 reached, but unhealthy; 2 unreachable (no usable answer); \
-3 usage or configuration error; 70 an internal error in probe (please report it). With several \
-targets, the highest code wins.
-
--- COMMAND [ARG]...: once every target is healthy, probe becomes COMMAND (exec: same PID, signals \
-and exit status); otherwise COMMAND is not run. 126: COMMAND cannot be run; 127: not found.
-
-Durations: 250ms, 2s, 1.5s, 1m30s, 1h, or a bare number of seconds (as in pod YAML).
-
-Environment: PROBE_TIMEOUT, PROBE_WAIT, PROBE_INTERVAL, PROBE_QUIET, PROBE_VERBOSE and \
-PROBE_JSON set the global options. Each check reads the variables its reference tool reads \
-(PG* for postgres, REDIS_URL and REDISCLI_AUTH for redis, SSL_CERT_FILE for TLS targets, …): \
-see 'probe CHECK --help' and the manual page probe-CHECK(1)."
+    after_long_help = docs::top_help()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -80,6 +68,18 @@ pub struct GlobalArgs {
     pub json: bool,
 }
 
+/// `probe --help`'s description, and probe(1)'s.
+const LONG_ABOUT: &str = "\
+One health check, one exit status: 0 healthy, 1 unhealthy, 2 unreachable, 3 usage error.
+
+Built for Kubernetes exec probes, init containers and CI wait steps. Every global option can also \
+be set as PROBE_<NAME> in the environment (e.g. PROBE_TIMEOUT=2s).
+
+-- COMMAND [ARG]...: once every target is healthy, probe becomes COMMAND (exec: same PID, signals \
+and exit status); otherwise COMMAND is not run.
+
+Durations: 250ms, 2s, 1.5s, 1m30s, 1h, or a bare number of seconds (as in pod YAML).";
+
 // Parsed once per run: boxing the checks to keep this enum small would gain nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
@@ -87,12 +87,14 @@ pub enum Command {
     #[command(flatten)]
     Check(CheckArgs),
     /// Print a shell completion script: `probe completions bash > /etc/bash_completion.d/probe`.
+    #[command(after_long_help = docs::completions_help())]
     Completions {
         #[arg(value_enum)]
         shell: Shell,
     },
     /// Copy this binary to DIR/probe (mode 0755, written beside and renamed), for images that
     /// lack it: `probe install /shared` in an init container, with an emptyDir at /shared.
+    #[command(after_long_help = docs::install_help())]
     Install {
         /// An existing, writable directory (it is not created).
         #[arg(value_name = "DIR")]

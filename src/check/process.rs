@@ -15,6 +15,7 @@ const COMM_LEN: usize = 15;
 const PIDS_SHOWN: usize = 5;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[]))]
 pub struct Args {
     /// Process name, matched exactly as `pgrep -x` matches it (/proc/PID/comm). A NAME longer
     /// than the 15 bytes the kernel keeps matches the full executable name. Several are checked

@@ -23,6 +23,36 @@ fn help_and_version_succeed() {
 }
 
 #[test]
+fn every_help_names_the_environment_it_reads_and_the_exit_statuses() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--help"], &["PROBE_TIMEOUT", "PG*", "'probe CHECK --help'"]),
+        (&["tcp", "--help"], &["PROBE_WAIT"]),
+        (&["http", "--help"], &["SSL_CERT_FILE"]),
+        (&["grpc", "--help"], &["SSL_CERT_FILE"]),
+        (&["postgres", "--help"], &["PGHOST", "PGPASSFILE", "PGSERVICEFILE", "PGSSLMODE", "PGTZ", "HOME"]),
+        (&["redis", "--help"], &["REDIS_URL", "REDISCLI_AUTH", "SSL_CERT_FILE"]),
+        (&["amqp", "--help"], &["AMQP_URL", "SSL_CERT_FILE"]),
+        (&["mysql", "--help"], &["MYSQL_PWD", "MYSQL_HOST", "MYSQL_UNIX_PORT", "USER", "SSL_CERT_FILE"]),
+        (&["file", "--help"], &[]),
+        (&["process", "--help"], &[]),
+        (&["install", "--help"], &["PROBE_QUIET"]),
+        (&["completions", "--help"], &[]),
+    ];
+    for (args, names) in cases {
+        let help = run(*args);
+        let text = &help.code(0).stdout;
+        let environment = text.split("\nEnvironment").nth(1).unwrap_or_else(|| panic!("{args:?}: {help}"));
+        for name in *names {
+            assert!(environment.contains(name), "{args:?} lacks {name}: {help}");
+        }
+        assert!(text.contains("\nExit status"), "{args:?}: {help}");
+        if args[0] != "install" && args[0] != "completions" {
+            assert!(text.contains("  2: no usable answer"), "{args:?}: {help}");
+        }
+    }
+}
+
+#[test]
 fn every_usage_error_is_one_line_and_exit_3() {
     let cases: &[(&[&str], &str)] = &[
         (&[], "name a check: tcp, http, postgres, redis"),

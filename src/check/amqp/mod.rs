@@ -32,6 +32,7 @@ use crate::{
 const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672";
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[("AMQP_URL", "the target when none is given"), ("SSL_CERT_FILE", "a PEM file of trusted CAs for amqps:// when --cacert is not given, as OpenSSL reads it")]))]
 pub struct Args {
     /// amqp://user:password@host:port/vhost or amqps:// (TLS); with none, AMQP_URL, else
     /// amqp://guest:guest@127.0.0.1:5672. An empty vhost is "/", as pika reads it. Query
