@@ -7,7 +7,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum, builder::Boolish
 
 use crate::{
     check::{ALL_CHECKS, CheckArgs},
-    duration,
+    docs, duration,
     env::Env,
 };
 
@@ -21,22 +21,10 @@ use crate::{
 #[command(
     override_usage = "probe [OPTIONS] <CHECK> [CHECK OPTIONS] [TARGET]... [-- COMMAND [ARG]...]\n       probe install DIR"
 )]
+#[command(long_about = LONG_ABOUT)]
 #[command(
     after_help = "Exit status: 0 every target healthy, 1 unhealthy, 2 unreachable, 3 usage or configuration error.",
-    after_long_help = "\
-Exit status: 0 every target healthy; 1 reached, but unhealthy; 2 unreachable (no usable answer); \
-3 usage or configuration error; 70 an internal error in probe (please report it). With several \
-targets, the highest code wins.
-
--- COMMAND [ARG]...: once every target is healthy, probe becomes COMMAND (exec: same PID, signals \
-and exit status); otherwise COMMAND is not run. 126: COMMAND cannot be run; 127: not found.
-
-Durations: 250ms, 2s, 1.5s, 1m30s, 1h, or a bare number of seconds (as in pod YAML).
-
-Environment: PROBE_TIMEOUT, PROBE_WAIT, PROBE_INTERVAL, PROBE_QUIET, PROBE_VERBOSE and \
-PROBE_JSON set the global options. Each check reads the variables its reference tool reads \
-(PG* for postgres, REDIS_URL and REDISCLI_AUTH for redis, SSL_CERT_FILE for TLS targets, …): \
-see 'probe CHECK --help' and the manual page probe-CHECK(1)."
+    after_long_help = docs::top_help()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -54,7 +42,8 @@ pub struct GlobalArgs {
           value_parser = duration::parse_positive)]
     pub timeout: Duration,
 
-    /// Retry each target until it passes or DUR has passed (init containers, CI, compose).
+    /// Retry each target until it passes or DUR has passed (init containers, CI, compose);
+    /// 0 means no wait (one attempt).
     #[arg(short, long, global = true, env = "PROBE_WAIT", value_name = "DUR", value_parser = duration::parse)]
     pub wait: Option<Duration>,
 
@@ -79,6 +68,18 @@ pub struct GlobalArgs {
     pub json: bool,
 }
 
+/// `probe --help`'s description, and probe(1)'s.
+const LONG_ABOUT: &str = "\
+One health check, one exit status: 0 healthy, 1 unhealthy, 2 unreachable, 3 usage error.
+
+Built for Kubernetes exec probes, init containers and CI wait steps. Every global option can also \
+be set as PROBE_<NAME> in the environment (e.g. PROBE_TIMEOUT=2s).
+
+-- COMMAND [ARG]...: once every target is healthy, probe becomes COMMAND (exec: same PID, signals \
+and exit status); otherwise COMMAND is not run.
+
+Durations: 250ms, 2s, 1.5s, 1m30s, 1h, or a bare number of seconds (as in pod YAML).";
+
 // Parsed once per run: boxing the checks to keep this enum small would gain nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
@@ -86,12 +87,14 @@ pub enum Command {
     #[command(flatten)]
     Check(CheckArgs),
     /// Print a shell completion script: `probe completions bash > /etc/bash_completion.d/probe`.
+    #[command(after_long_help = docs::completions_help())]
     Completions {
         #[arg(value_enum)]
         shell: Shell,
     },
     /// Copy this binary to DIR/probe (mode 0755, written beside and renamed), for images that
     /// lack it: `probe install /shared` in an init container, with an emptyDir at /shared.
+    #[command(after_long_help = docs::install_help())]
     Install {
         /// An existing, writable directory (it is not created).
         #[arg(value_name = "DIR")]
@@ -104,6 +107,23 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
+}
+
+/// Parses the command line. A `PROBE_*` variable set to the empty string counts as unset, as
+/// compose files and pod specs leave them (`PROBE_WAIT: ""`); clap alone would refuse it.
+pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let mut command = Cli::command();
+    let empty: Vec<String> = command
+        .get_arguments()
+        .filter(|arg| arg.get_env().and_then(std::env::var_os).is_some_and(|value| value.is_empty()))
+        .map(|arg| arg.get_id().to_string())
+        .collect();
+    for id in empty {
+        command = command.mut_arg(id, |arg| arg.env(None));
+    }
+    let matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
 }
 
 /// A clap error as one line: the complaint and its tip, without the usage block, pointing to
@@ -145,9 +165,16 @@ pub fn one_line(err: &clap::Error, args: &[OsString], env: &dyn Env) -> anyhow::
     for line in lines.filter(|line| !line.is_empty()) {
         match line.strip_prefix("error: ") {
             Some(complaint) => message.push_str(complaint),
+            // clap's `use '-- -u'` is wrong here: after `--` comes the command to run.
+            None if line.starts_with("tip: to pass '") && line.contains(", use '-- ") => {}
             None if line.starts_with("tip:") => message.push_str(&format!(" ({line})")),
             None => message.push_str(&format!(" {line}")),
         }
+    }
+    if err.kind() == ErrorKind::UnknownArgument
+        && let Some(tip) = context(ContextKind::InvalidArg).and_then(|value| value_tip(args, value))
+    {
+        message.push_str(&format!(" (tip: {tip})"));
     }
     if let (Some(arg), Some(value)) = (context(ContextKind::InvalidArg), context(ContextKind::InvalidValue))
         && let Some(variable) = variable_of(arg).filter(|name| env.var(name).as_deref() == Some(value))
@@ -160,6 +187,30 @@ pub fn one_line(err: &clap::Error, args: &[OsString], env: &dyn Env) -> anyhow::
         Some(check) => anyhow::anyhow!("{message}; see 'probe {check} --help'"),
         None => anyhow::anyhow!("{message}; see 'probe --help'"),
     }
+}
+
+/// For a `value` that looks like a flag, right after an option that takes a value (`--wait -1`,
+/// `-H -x`): how to give it to that option (`--wait=-1`). None when no such option precedes it.
+fn value_tip(args: &[OsString], value: &str) -> Option<String> {
+    let at = args.iter().position(|arg| arg.to_str() == Some(value))?;
+    let before = args.get(at.checked_sub(1)?)?.to_str()?;
+    let mut command = Cli::command();
+    command.build();
+    let check = args.iter().find_map(|arg| command.find_subcommand(arg.to_str()?));
+    let mut options = command.get_arguments().chain(check.into_iter().flat_map(|c| c.get_arguments()));
+    let option = options.find(|option| {
+        before.strip_prefix("--").is_some_and(|long| option.get_long() == Some(long))
+            || before.strip_prefix('-').and_then(|short| short.parse::<char>().ok()) == option.get_short()
+                && option.get_short().is_some()
+    })?;
+    if !option.get_action().takes_values() {
+        return None;
+    }
+    let flag = match option.get_long() {
+        Some(long) => format!("--{long}"),
+        None => format!("-{}", option.get_short()?),
+    };
+    Some(format!("to give '{value}' to {flag}, write {flag}={value}"))
 }
 
 /// `--timeout` of `--timeout <DUR>`.
@@ -231,6 +282,28 @@ mod tests {
         let line = self::line(&["probe", "-q"], &Vars(&[]));
         assert!(line.starts_with("name a check: tcp, "), "{line}");
         assert!(line.ends_with("; see 'probe --help'"), "{line}");
+    }
+
+    #[test]
+    fn a_value_that_looks_like_a_flag_gets_a_tip_that_works_here() {
+        // After `--` comes the command to run: clap's `use '-- -1'` would run a command "-1".
+        for args in [&["probe", "tcp", "-u", "db:1"][..], &["probe", "tcp", "db:1", "-x"], &["probe", "-u"]] {
+            let line = line(args, &Vars(&[]));
+            assert!(line.starts_with("unexpected argument '-"), "{line}");
+            assert!(!line.contains("tip") && !line.contains("'--"), "{line}");
+        }
+        let line = line(&["probe", "tcp", "--wait", "-1", "db:1"], &Vars(&[]));
+        assert_eq!(
+            line,
+            "unexpected argument '-1' found (tip: to give '-1' to --wait, write --wait=-1); see 'probe tcp --help'"
+        );
+        let line = self::line(&["probe", "http", "-H", "-x", "http://a/"], &Vars(&[]));
+        assert!(line.contains("(tip: to give '-x' to --header, write --header=-x)"), "{line}");
+        let line = self::line(&["probe", "-w", "-1", "tcp", "db:1"], &Vars(&[]));
+        assert!(line.contains("(tip: to give '-1' to --wait, write --wait=-1)"), "{line}");
+        // A flag that takes no value gets no tip.
+        let line = self::line(&["probe", "tcp", "-q", "-u", "db:1"], &Vars(&[]));
+        assert!(!line.contains("tip"), "{line}");
     }
 
     #[test]

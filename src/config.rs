@@ -40,7 +40,8 @@ impl Config {
             check: name,
             targets,
             timeout: global.timeout,
-            wait: global.wait,
+            // `--wait 0` is no wait: one attempt, as if it were left out.
+            wait: global.wait.filter(|wait| !wait.is_zero()),
             interval: global.interval,
             output,
         })

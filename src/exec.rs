@@ -31,15 +31,27 @@ pub fn replace(command: &[OsString]) -> ExitCode {
     // The result line must be out before the process image is gone.
     let _ = io::stdout().flush();
     let err = std::process::Command::new(program).args(args).exec();
+    // exec(2) failed, but std had already put SIGPIPE back to its default for the new program:
+    // ignored again, a closed stderr (`2>&1 | head`) cannot kill probe before it exits 126/127.
+    // SAFETY: signal(2) with SIG_IGN touches no memory of ours and is safe from any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     // A script whose interpreter is missing fails as "not found" too, but is there: say which.
-    let is_there = || program.as_encoded_bytes().contains(&b'/') && Path::new(program).exists();
+    // A path (not a name looked up in PATH) is judged as the shell judges it.
+    let path = program.as_encoded_bytes().contains(&b'/').then(|| Path::new(program));
+    let is_there = || path.is_some_and(Path::exists);
     let (code, why) = match err.kind() {
         io::ErrorKind::NotFound if is_there() => (NOT_EXECUTABLE, "its interpreter was not found".to_owned()),
         io::ErrorKind::NotFound => (NOT_FOUND, "not found".to_owned()),
+        // execve says EACCES for a directory; a shell says what it is.
+        io::ErrorKind::PermissionDenied if path.is_some_and(Path::is_dir) => {
+            (NOT_EXECUTABLE, "is a directory".to_owned())
+        }
         io::ErrorKind::PermissionDenied => (NOT_EXECUTABLE, "permission denied (not executable)".to_owned()),
         _ => (NOT_EXECUTABLE, crate::net::describe(&err)),
     };
-    eprintln!("probe: cannot run {}: {why}", program.to_string_lossy());
+    crate::report::print_line(false, &format!("probe: cannot run {}: {why}", program.to_string_lossy()));
     ExitCode::from(code)
 }
 

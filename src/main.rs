@@ -3,10 +3,8 @@
 
 use std::{ffi::OsString, process::ExitCode};
 
-use clap::Parser;
-
 use probe::{
-    cli::{self, Cli, Command},
+    cli::{self, Command},
     config::Config,
     docs, env, exec, install,
     outcome::{self, ExitStatus},
@@ -19,7 +17,7 @@ fn main() -> ExitCode {
         Ok(Next::Exit(status)) => status.into(),
         Ok(Next::Exec(command)) => exec::replace(&command),
         Err(err) => {
-            eprintln!("probe: {err:#}");
+            report::print_line(false, &format!("probe: {err:#}"));
             ExitStatus::Usage.into()
         }
     }
@@ -36,7 +34,7 @@ enum Next {
 /// the probe could not try. Every verdict about a target is an `Ok`.
 fn run() -> anyhow::Result<Next> {
     let (args, command) = exec::split(std::env::args_os().collect())?;
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match cli::parse(&args) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
             // --help and --version: clap prints them, and asking for them is a success.
@@ -52,7 +50,7 @@ fn run() -> anyhow::Result<Next> {
         (Command::Install { dir }, None) => {
             let path = install::install(&dir)?;
             if !cli.global.quiet {
-                println!("{}", path.display());
+                report::print_line(true, &path.display().to_string());
             }
             return Ok(Next::Exit(ExitStatus::Healthy));
         }

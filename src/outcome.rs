@@ -105,7 +105,9 @@ impl From<ExitStatus> for ExitCode {
 }
 
 /// A panic is a bug, not a verdict: say so in one line and exit with a code no check uses,
-/// instead of Rust's multi-line message and 101 (or an abort in the release profile).
+/// instead of Rust's multi-line message and 101 (or an abort in the release profile). The line
+/// names where, relative to its crate (`src/run.rs:12`, `clap_complete-4.6.11/src/…`), never a
+/// path on the machine that built probe; a closed stderr is no reason for a second panic.
 pub fn report_panics_as_internal_errors() {
     std::panic::set_hook(Box::new(|info| {
         let what = info
@@ -114,10 +116,26 @@ pub fn report_panics_as_internal_errors() {
             .copied()
             .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
             .unwrap_or("panic");
-        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line()));
-        eprintln!("probe: internal error: {what}{} (please report it)", place.unwrap_or_default());
+        let place = info
+            .location()
+            .and_then(|l| crate_relative(l.file()).map(|file| format!(" at {file}:{}", l.line())));
+        let line = format!("probe: internal error: {what}{} (please report it)\n", place.unwrap_or_default());
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
         std::process::exit(ExitStatus::Internal.code().into());
     }));
+}
+
+/// A source file as rustc recorded it, without the build machine's directories: a relative path
+/// (probe's own, `src/run.rs`) as it is; an absolute one (a dependency under `~/.cargo/registry`,
+/// the standard library) from its crate's directory on (`clap_complete-4.6.11/src/aot/shells/fish.rs`);
+/// None when no crate directory can be told.
+fn crate_relative(file: &str) -> Option<String> {
+    if !file.starts_with('/') {
+        return Some(file.to_owned());
+    }
+    let parts: Vec<&str> = file.split('/').collect();
+    let src = parts.iter().rposition(|part| *part == "src").filter(|&at| at >= 2 && at + 1 < parts.len())?;
+    Some(parts[src - 1..].join("/"))
 }
 
 #[cfg(test)]
@@ -132,6 +150,24 @@ mod tests {
                 .map(ExitStatus::code)
                 .collect();
         assert_eq!(codes, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_panic_names_no_build_machine_path() {
+        assert_eq!(crate_relative("src/run.rs").as_deref(), Some("src/run.rs"));
+        assert_eq!(
+            crate_relative(
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/clap_complete-4.6.11/src/aot/shells/fish.rs"
+            )
+            .as_deref(),
+            Some("clap_complete-4.6.11/src/aot/shells/fish.rs")
+        );
+        assert_eq!(
+            crate_relative("/rustc/59807616e1fa/library/std/src/io/stdio.rs").as_deref(),
+            Some("std/src/io/stdio.rs")
+        );
+        assert_eq!(crate_relative("/home/someone/build.rs"), None);
+        assert_eq!(crate_relative("/src/x.rs"), None);
     }
 
     #[test]

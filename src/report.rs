@@ -47,14 +47,23 @@ pub fn waiting(config: &Config, target: &Target, verdict: &Verdict) {
     }
 }
 
-fn print_line(to_stdout: bool, line: &str) {
-    // One write per line, so lines from concurrent targets never interleave. A closed pipe is
-    // not worth failing the probe over: the exit status still says it all.
-    let _ = if to_stdout {
-        writeln!(io::stdout().lock(), "{line}")
+/// Prints one line on stdout or stderr; every line probe prints goes through here (or
+/// [`print_bytes`]), never through `println!`, which panics on a closed pipe. One write per
+/// line, so lines from concurrent targets never interleave. A closed pipe (`probe … | head -c
+/// 10`) is not worth failing the probe over: the exit status still says it all.
+pub fn print_line(to_stdout: bool, line: &str) {
+    let _ = print_bytes(to_stdout, format!("{line}\n").as_bytes());
+}
+
+/// Writes `bytes` whole to stdout or stderr; the error, if any, is the caller's to judge.
+pub fn print_bytes(to_stdout: bool, bytes: &[u8]) -> io::Result<()> {
+    if to_stdout {
+        let mut out = io::stdout().lock();
+        out.write_all(bytes)?;
+        out.flush()
     } else {
-        writeln!(io::stderr().lock(), "{line}")
-    };
+        io::stderr().lock().write_all(bytes)
+    }
 }
 
 fn text_line(check: &str, target: &Target, outcome: &Outcome, verbose: bool) -> String {

@@ -12,6 +12,7 @@ use super::{Check, Target};
 use crate::{deadline::Deadline, duration, env::Env, net, outcome::Verdict, trace::Trace};
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[]))]
 pub struct Args {
     /// The path to look at; symlinks are followed, a directory counts. Several are checked at once.
     #[arg(value_name = "PATH", required = true)]

@@ -15,6 +15,7 @@ const COMM_LEN: usize = 15;
 const PIDS_SHOWN: usize = 5;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[]))]
 pub struct Args {
     /// Process name, matched exactly as `pgrep -x` matches it (/proc/PID/comm). A NAME longer
     /// than the 15 bytes the kernel keeps matches the full executable name. Several are checked
@@ -36,6 +37,8 @@ impl Args {
             targets.push(Target { label: name.clone(), check: Arc::new(Process(Matcher::Name(name))) });
         }
         for regex in self.full {
+            // An unset $PATTERN would turn a worker's probe into one that always passes.
+            anyhow::ensure!(!regex.as_str().is_empty(), "an empty --full REGEX matches every process");
             let label = format!("--full {}", regex.as_str());
             targets.push(Target { label, check: Arc::new(Process(Matcher::Full(regex))) });
         }

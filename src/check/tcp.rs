@@ -6,6 +6,7 @@ use super::{Check, Target};
 use crate::{deadline::Deadline, env::Env, net, net::HostPort, outcome::Verdict, trace::Trace};
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[]))]
 pub struct Args {
     /// Where to connect: HOST:PORT, IPv6 as [::1]:5432. Several are checked at once.
     #[arg(value_name = "HOST:PORT", required = true)]

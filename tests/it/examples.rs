@@ -296,15 +296,121 @@ fn compose_cases(file: &str, document: &Value, examples: &mut Examples) {
 fn ci_cases(file: &str, document: &Value, examples: &mut Examples) {
     for (_, job) in document["jobs"].as_mapping().into_iter().flatten() {
         for step in job["steps"].as_sequence().into_iter().flatten() {
-            if let Some(run) = step["run"].as_str().filter(|run| run.starts_with("probe ")) {
-                let argv = run.split_whitespace().map(str::to_owned).collect();
-                examples.cases.push(Case {
-                    file: file.to_owned(),
-                    argv,
-                    env: Vec::new(),
-                    timeout: Duration::from_secs(60),
-                    mounts: Vec::new(),
-                });
+            let Some(run) = step["run"].as_str() else { continue };
+            let words: Vec<String> = run.split_whitespace().map(str::to_owned).collect();
+            let (argv, mounts) = if words.first().is_some_and(|word| word == "probe") {
+                (words, Vec::new())
+            } else if let Some((image, argv, mounts)) = docker_run(&words, examples) {
+                // The probe image's entrypoint is /probe.
+                assert!(image.contains("/probe:"), "{file}: docker runs {image}, not the probe image");
+                (std::iter::once("/probe".to_owned()).chain(argv).collect(), mounts)
+            } else {
+                continue;
+            };
+            examples.cases.push(Case {
+                file: file.to_owned(),
+                argv,
+                env: Vec::new(),
+                timeout: Duration::from_secs(60),
+                mounts,
+            });
+        }
+    }
+}
+
+/// `docker run [--rm] [-v HOST:CONTAINER]... IMAGE ARG...`: the image, its arguments, and each
+/// volume's container path with a directory standing for it.
+fn docker_run(words: &[String], examples: &mut Examples) -> Option<(String, Vec<String>, Mounts)> {
+    let mut rest = words.strip_prefix(&["docker".to_owned(), "run".to_owned()])?.iter();
+    let mut mounts = Vec::new();
+    let image = loop {
+        match rest.next()?.as_str() {
+            "--rm" => {}
+            "-v" | "--volume" => {
+                let (_, at) = rest.next()?.split_once(':')?;
+                mounts.push((at.split(':').next()?.to_owned(), volume(examples)));
+            }
+            other if other.starts_with('-') => panic!("docker run {other}: not understood by this test"),
+            image => break image.to_owned(),
+        }
+    };
+    Some((image, rest.cloned().collect(), mounts))
+}
+
+/// The paths in the repository an example names: what a CI step hands to cargo (`--path`,
+/// `--manifest-path`), to docker (`-f`, `--file`, a build context) or runs (`./scripts/…`), a
+/// step's `working-directory` and a local action (`uses: ./…`), relative to the repository's
+/// root (the checkout); a compose service's `build` context, `dockerfile` and `env_file`, and a
+/// relative bind mount, relative to the compose file's directory.
+fn repository_paths(file: &Path, document: &Value) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    for (_, job) in document["jobs"].as_mapping().into_iter().flatten() {
+        for step in job["steps"].as_sequence().into_iter().flatten() {
+            if let Some(local) = step["uses"].as_str().filter(|uses| uses.starts_with("./")) {
+                paths.push(root.join(local));
+            }
+            if let Some(dir) = step["working-directory"].as_str() {
+                paths.push(root.join(dir));
+            }
+            let words: Vec<&str> = step["run"].as_str().unwrap_or_default().split_whitespace().collect();
+            for (at, word) in words.iter().enumerate() {
+                let value = || words.get(at + 1).map(|next| root.join(next));
+                match *word {
+                    "--path" | "--manifest-path" | "-f" | "--file" => paths.extend(value()),
+                    "build" if at > 0 && words[at - 1] == "docker" => paths.extend(
+                        words[at + 1..].iter().rev().find(|w| !w.starts_with('-')).map(|c| root.join(c)),
+                    ),
+                    _ if word.starts_with("./") => paths.push(root.join(word)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let here = file.parent().expect("a directory");
+    for (_, service) in document["services"].as_mapping().into_iter().flatten() {
+        let build = &service["build"];
+        let context = build.as_str().or_else(|| build["context"].as_str()).map(|context| here.join(context));
+        if let Some(context) = &context {
+            paths.push(context.clone());
+            paths.extend(build["dockerfile"].as_str().map(|dockerfile| context.join(dockerfile)));
+        }
+        let env_files = &service["env_file"];
+        paths.extend(env_files.as_str().map(|env_file| here.join(env_file)));
+        paths.extend(strings(env_files).iter().map(|env_file| here.join(env_file)));
+        for volume in strings(&service["volumes"]) {
+            let host = volume.split(':').next().unwrap_or_default();
+            if host.starts_with("./") || host.starts_with("../") {
+                paths.push(here.join(host));
+            }
+        }
+    }
+    paths
+}
+
+#[test]
+fn every_repository_path_an_example_names_exists() {
+    // What the test reads: a CI step installing from a directory the repository lacks.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let wrong: Value = serde_yaml_ng::from_str(
+        "jobs: {test: {steps: [{run: cargo install --locked --path tools/probe}, {run: ./scripts/test}]}}",
+    )
+    .unwrap();
+    let ci = root.join("examples/ci/x.yaml");
+    assert_eq!(repository_paths(&ci, &wrong), [root.join("tools/probe"), root.join("./scripts/test")]);
+    let compose: Value =
+        serde_yaml_ng::from_str("services: {app: {build: {context: ../.., dockerfile: Dockerfile}}}")
+            .unwrap();
+    let at = root.join("examples/compose/compose.yaml");
+    let dir = root.join("examples/compose");
+    assert_eq!(repository_paths(&at, &compose), [dir.join("../.."), dir.join("../../Dockerfile")]);
+
+    for path in yaml_files(&root.join("examples")) {
+        let text = fs::read_to_string(&path).unwrap();
+        for document in serde_yaml_ng::Deserializer::from_str(&text) {
+            let document: Value = serde::Deserialize::deserialize(document).unwrap();
+            for named in repository_paths(&path, &document) {
+                assert!(named.exists(), "{}: {} is not in the repository", path.display(), named.display());
             }
         }
     }
@@ -508,6 +614,85 @@ fn every_example_probe_passes_against_real_servers() {
             installed += 1;
         }
     }
-    assert!(installed >= 3, "the examples install probe {installed} times");
+    assert!(installed >= 4, "the examples install probe {installed} times");
     drop(stand_ins);
+}
+
+/// The README's first commands, run as a newcomer would run them: each probe line prints what
+/// the README shows and exits as its `echo $?` says. Timings aside, and the `waiting:` line and
+/// the attempt count, which depend on how fast the server starts.
+#[test]
+fn the_readmes_first_commands_do_what_it_shows() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("\n## Build and run\n").nth(1).expect("a Build and run section");
+    let block =
+        section.split("```console\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a block");
+    // A port free a moment ago, as the README's 8000 is on a newcomer's machine.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let normal = |line: &str| -> Option<String> {
+        let line = line.replace("8000", &port);
+        if line.starts_with("waiting: ") {
+            return None;
+        }
+        Some(match line.rfind(" (").filter(|_| line.ends_with(')')) {
+            Some(at) => format!("{} (…)", &line[..at]),
+            None => line,
+        })
+    };
+    let mut server: Option<process::Server> = None;
+    let mut last: Option<(String, std::process::Output)> = None;
+    let mut lines = block.lines().peekable();
+    let mut probes = 0;
+    while let Some(line) = lines.next() {
+        let command = line.strip_prefix("$ ").unwrap_or_else(|| panic!("not a command: {line}"));
+        let mut shown = Vec::new();
+        while let Some(output) = lines.next_if(|line| !line.starts_with("$ ")) {
+            shown.push(output);
+        }
+        let words: Vec<&str> = command.split_whitespace().collect();
+        match words.as_slice() {
+            // The tests run the debug build of the same source.
+            ["cargo", "build", "--release"] => {}
+            ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", ">/dev/null", "2>&1", "&"] => {
+                let mut python = Command::new("python3");
+                python.args(["-m", "http.server", &port, "--bind", "127.0.0.1"]);
+                python.stdout(Stdio::null()).stderr(Stdio::null());
+                server = Some(process::Server::adopt(process::spawn_for_life(python).expect("python3")));
+            }
+            ["kill", "%1"] => {
+                let mut python = server.take().expect("a server to kill");
+                python.stop();
+            }
+            ["echo", "$?"] => {
+                let (command, output) = last.as_ref().expect("a command before echo $?");
+                assert_eq!(shown.len(), 1, "{command}");
+                assert_eq!(
+                    output.status.code().map(|code| code.to_string()).as_deref(),
+                    Some(shown[0]),
+                    "{command}"
+                );
+            }
+            [program, args @ ..] if program.ends_with("/release/probe") => {
+                probes += 1;
+                let args: Vec<String> = args.iter().map(|arg| arg.replace("8000", &port)).collect();
+                let output = Command::new(env!("CARGO_BIN_EXE_probe"))
+                    .env_clear()
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .output()
+                    .expect("probe");
+                let said = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stderr),
+                    String::from_utf8_lossy(&output.stdout)
+                );
+                let said: Vec<String> = said.lines().filter_map(normal).collect();
+                let wanted: Vec<String> = shown.iter().copied().filter_map(normal).collect();
+                assert_eq!(said, wanted, "{command}");
+                last = Some((command.to_owned(), output));
+            }
+            _ => panic!("a command this test does not know: {command}"),
+        }
+    }
+    assert!(probes >= 2, "the README's first block runs probe {probes} times");
 }

@@ -3,9 +3,8 @@
 
 use std::{
     fs,
-    os::unix::{fs::PermissionsExt, process::CommandExt},
+    os::unix::fs::PermissionsExt,
     path::Path,
-    process::Command,
     time::{Duration, SystemTime},
 };
 
@@ -110,27 +109,17 @@ fn several_paths_each_get_a_line_and_the_worst_code_wins() {
 #[test]
 fn a_path_that_cannot_be_examined_says_permission_denied() {
     // Root may search any directory: the probe runs as nobody (uid 65534) when the tests run
-    // as root, from a copy of the binary that nobody may execute.
+    // as root, from a copy of the binary nobody can reach (the checkout may be in root's 0700 home).
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let binary = dir.path().join("probe");
-    fs::copy(env!("CARGO_BIN_EXE_probe"), &binary).unwrap();
     let locked = dir.path().join("locked");
     fs::create_dir(&locked).unwrap();
     aged(&locked.join("heartbeat"), Duration::ZERO);
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
-    let mut command = Command::new(&binary);
-    command.env_clear().args(["file", "--max-age", "60s"]).arg(locked.join("heartbeat"));
-    // SAFETY: geteuid and setuid are async-signal-safe and touch no memory of ours.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::geteuid() == 0 && libc::setuid(65534) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let output = command.output().expect("probe runs as nobody");
+    let copy = crate::support::probe_for_anyone();
+    let mut command = copy.as_nobody();
+    command.args(["file", "--max-age", "60s"]).arg(locked.join("heartbeat"));
+    let output = crate::support::output_of_copied(&mut command);
     let result = Run {
         code: output.status.code().expect("an exit code"),
         stdout: String::from_utf8(output.stdout).unwrap(),

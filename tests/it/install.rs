@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::support::{Run, probe, run, sockets};
+use crate::support::{Run, probe, probe_for_anyone, run, sockets};
 
 fn output_of(command: &mut Command) -> Run {
     let started = Instant::now();
@@ -127,21 +127,12 @@ fn a_read_only_dir_is_refused_and_left_clean() {
 #[test]
 fn a_dir_the_user_may_not_write_is_refused() {
     // Root writes through mode bits: the probe runs as nobody (uid 65534) when the tests run as
-    // root, into a directory only root may write.
+    // root, into a directory only root may write; from a copy nobody can reach, since the
+    // checkout (and target/) may be in root's 0700 home.
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_probe"));
-    command.env_clear().arg("install").arg(dir.path());
-    // SAFETY: geteuid and setuid are async-signal-safe and touch no memory of ours.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::geteuid() == 0 && libc::setuid(65534) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    output_of(&mut command).says(
+    let copy = probe_for_anyone();
+    output_of(copy.as_nobody().arg("install").arg(dir.path())).says(
         3,
         &format!("probe: cannot install into {}: permission denied (not writable)", dir.path().display()),
     );

@@ -198,6 +198,10 @@ fn several_names_and_patterns_at_once() {
 fn bad_input_is_a_usage_error() {
     run(["process"]).says(3, "required arguments were not provided: <NAME>");
     run(["process", ""]).says(3, "an empty NAME matches no process");
+    // An unset $PATTERN must not turn the probe into one that always passes.
+    run(["process", "--full", ""]).says(3, "probe: an empty --full REGEX matches every process");
+    run(["process", "--full="]).says(3, "probe: an empty --full REGEX matches every process");
+    run(["process", "sh", "--full", ""]).says(3, "an empty --full REGEX matches every process");
     let result = probe().args(["process", "--full", "a("]).run();
     let line = result.code(3).stderr_line();
     assert!(line.starts_with("probe: invalid value 'a(' for '--full <REGEX>'"), "{line}");

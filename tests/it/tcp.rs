@@ -165,6 +165,104 @@ fn an_attempt_cut_short_by_the_wait_reports_what_it_met() {
 }
 
 #[test]
+fn a_wait_shorter_than_the_interval_still_runs_its_length() {
+    // wait-for-it keeps trying until its timeout: the pause ends where a last attempt still
+    // has time (100ms), not after the wait.
+    let refusing = sockets::refusing();
+    let result = run(["tcp", "-w", "1s", "--interval", "5s", &refusing.addr.to_string()]);
+    result.code(2).within(Duration::from_secs(1) + MARGIN);
+    assert!(result.elapsed >= Duration::from_millis(900), "{result}");
+    let last = result.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("tcp {}: unreachable: connection refused (", refusing.addr)),
+        "{result}"
+    );
+    assert!(last.contains("; after 2 attempts in 9"), "{result}");
+
+    // And a port that opens before the wait is over is found by that last attempt.
+    let (addr, opener) = sockets::listening_after(Duration::from_millis(400));
+    let result = run(["tcp", "-w", "1s", "--interval", "5s", &addr.to_string()]);
+    let _listener = opener.join().expect("opener");
+    let line = result.code(0).within(Duration::from_secs(1) + MARGIN).stdout.trim_end().to_owned();
+    assert!(line.starts_with(&format!("tcp {addr}: ok: connected (")), "{result}");
+    assert!(line.contains("; after 2 attempts in 9"), "{result}");
+}
+
+#[test]
+fn a_last_attempt_cut_short_by_the_wait_leaves_the_verdict_before_it() {
+    // Refused at first; black-holed by the time of the last attempt, which the wait's end cuts
+    // short: the refusal stands, not "the wait ran out", which would hide what was seen.
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).expect("bind");
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let holing = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        socket.listen(0).expect("listen");
+        let queued = std::net::TcpStream::connect(addr).expect("the first connection fills the queue");
+        (socket, queued)
+    });
+    let result = run(["tcp", "-w", "1s", "--interval", "5s", &addr.to_string()]);
+    let _hole = holing.join().expect("black hole");
+    let last = result.code(2).within(Duration::from_secs(1) + MARGIN).stderr.lines().last().unwrap_or("");
+    assert!(last.starts_with(&format!("tcp {addr}: unreachable: connection refused (")), "{result}");
+    assert!(last.contains("; after 2 attempts in "), "{result}");
+    assert!(result.elapsed >= Duration::from_secs(1), "the last attempt ran to the wait's end\n{result}");
+}
+
+#[test]
+fn a_wait_of_zero_is_no_wait_and_an_empty_variable_is_unset() {
+    // One attempt with the whole -t, as if --wait were left out: no "the wait of 0s ran out".
+    let open = sockets::open("127.0.0.1:0");
+    let hole = sockets::black_hole();
+    let (open, hole) = (open.addr.to_string(), hole.addr.to_string());
+    for wait in ["0", "0s", "0ms"] {
+        let line = run(["tcp", "--wait", wait, &open]).code(0).stdout_line().to_owned();
+        assert!(
+            line.starts_with(&format!("tcp {open}: ok: connected (")) && !line.contains("attempts"),
+            "{line}"
+        );
+        run(["tcp", "--wait", wait, "-t", "300ms", &hole])
+            .says(2, &format!("tcp {hole}: unreachable: timed out after 300ms during connect ("));
+    }
+    let result = probe().env("PROBE_WAIT", "0").args(["tcp", &open]).run();
+    result.says(0, &format!("tcp {open}: ok: connected ("));
+    let json = probe().env("PROBE_WAIT", "0").args(["tcp", "--json", &open]).run();
+    assert!(!json.code(0).stdout_line().contains("attempts"), "{json}");
+
+    // Compose and pod specs leave variables empty: each one counts as unset.
+    let mut empty = probe();
+    for name in
+        ["PROBE_WAIT", "PROBE_TIMEOUT", "PROBE_INTERVAL", "PROBE_QUIET", "PROBE_VERBOSE", "PROBE_JSON"]
+    {
+        empty = empty.env(name, "");
+    }
+    empty.args(["tcp", &open]).run().says(0, &format!("tcp {open}: ok: connected ("));
+    let mut empty = probe();
+    for name in ["PROBE_WAIT", "PROBE_TIMEOUT", "PROBE_INTERVAL"] {
+        empty = empty.env(name, "");
+    }
+    // The default timeout, and no wait.
+    empty.args(["tcp", &hole]).run().says(2, "timed out after 900ms during connect (");
+}
+
+#[test]
+fn the_shortest_wait_still_makes_one_real_attempt() {
+    // --wait 1ms: an attempt gets at least 100ms (or -t), so its verdict is the target's.
+    let open = sockets::open("127.0.0.1:0");
+    let refusing = sockets::refusing();
+    let hole = sockets::black_hole();
+    for _ in 0..5 {
+        run(["tcp", "--wait", "1ms", &open.addr.to_string()]).says(0, ": ok: connected (");
+        run(["tcp", "-w", "1ms", &refusing.addr.to_string()]).says(2, ": unreachable: connection refused (");
+    }
+    let result = run(["tcp", "-w", "1ms", &hole.addr.to_string()]);
+    result.says(2, &format!("tcp {}: unreachable: the wait of 1ms ran out during connect (", hole.addr));
+    result.within(Duration::from_millis(100) + MARGIN);
+    assert!(result.elapsed >= Duration::from_millis(100), "{result}");
+}
+
+#[test]
 fn an_interval_that_would_spin_is_refused() {
     for interval in ["0", "1ms"] {
         run(["tcp", "-w", "1s", "--interval", interval, "127.0.0.1:1"])

@@ -36,6 +36,7 @@ pub const PROTOCOL: crate::net::Protocol =
     crate::net::Protocol { name: "AMQP 0-9-1", use_tls: "use amqps://", drop_tls: "use amqp://" };
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[("AMQP_URL", "the target when none is given"), ("SSL_CERT_FILE", "a PEM file of trusted CAs for amqps:// when --cacert is not given, as OpenSSL reads it")]))]
 pub struct Args {
     /// amqp://user:password@host:port/vhost or amqps:// (TLS); with none, AMQP_URL, else
     /// amqp://guest:guest@127.0.0.1:5672. An empty vhost is "/", as pika reads it. Query

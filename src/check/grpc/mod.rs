@@ -43,6 +43,7 @@ const PROTOCOL: net::Protocol =
     net::Protocol { name: "HTTP/2", use_tls: "use grpcs:// or --tls", drop_tls: "use grpc:// and drop --tls" };
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[("SSL_CERT_FILE", "a PEM file of trusted CAs for grpcs:// and --tls when --cacert is not given, as OpenSSL reads it (proxy variables are ignored)")]))]
 pub struct Args {
     /// host:port, [v6]:port, grpc://host:port, grpcs://host:port (TLS), unix:///path or
     /// unix:path. Several are checked at once.

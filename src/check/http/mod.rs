@@ -44,6 +44,7 @@ const SENSITIVE: [&str; 4] = ["Authorization", "Www-Authenticate", "Cookie", "Co
 const USER_AGENT: &str = concat!("probe/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[("SSL_CERT_FILE", "a PEM file of trusted CAs for https:// when --cacert is not given, as curl and OpenSSL read it (proxy variables are ignored, as kubelet ignores them)")]))]
 pub struct Args {
     /// http:// or https:// URL. Several are checked at once.
     #[arg(value_name = "URL", required = true)]

@@ -41,6 +41,7 @@ use crate::{
 };
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[("MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_UNIX_PORT", "the host, port and socket when the URL gives none, as the mysql client reads them"), ("MYSQL_PWD", "the password when the URL and --password-file give none"), ("USER", "the user when the URL gives none and the password database does not know the user running probe"), ("SSL_CERT_FILE", "a PEM file of trusted CAs for ssl-mode=VERIFY_CA and VERIFY_IDENTITY when neither ssl-ca nor --cacert is given")]))]
 pub struct Args {
     /// mysql://[user[:password]@]host[:port][/database][?ssl-mode=…&ssl-ca=…], mariadb:// alike.
     /// localhost means the unix socket (/run/mysqld/mysqld.sock), as for the mysql client; a

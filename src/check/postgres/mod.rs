@@ -35,6 +35,7 @@ pub const PROTOCOL: crate::net::Protocol = crate::net::Protocol {
 };
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[("PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGPASSFILE, PGSERVICE, PGSERVICEFILE, PGSYSCONFDIR, PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGSSLCERTMODE, PGSSLCRL, PGSSLCRLDIR, PGSSLSNI, PGSSLNEGOTIATION, PGSSLCOMPRESSION, PGSSLMINPROTOCOLVERSION, PGSSLMAXPROTOCOLVERSION, PGAPPNAME, PGCONNECT_TIMEOUT, PGOPTIONS, PGCLIENTENCODING, PGTZ, PGDATESTYLE, PGGEQO, PGTARGETSESSIONATTRS, PGLOADBALANCEHOSTS, PGCHANNELBINDING, PGREQUIREAUTH, PGREQUIREPEER, PGMINPROTOCOLVERSION, PGMAXPROTOCOLVERSION, PGGSSENCMODE, PGKRBSRVNAME, PGGSSLIB, PGGSSDELEGATION", "as libpq reads them, for what the target does not say (PGHOST a directory: a unix socket; PGSERVICEFILE and PGSYSCONFDIR: where service files are; PGTZ, PGDATESTYLE and PGGEQO: sent to the server)"), ("HOME", "where ~/.pgpass and ~/.pg_service.conf are")]))]
 pub struct Args {
     /// postgres:// URL or "key=value ..." conninfo; with none, the PG* environment variables.
     #[arg(value_name = "URL|CONNINFO")]

@@ -30,6 +30,7 @@ const PROTOCOL: net::Protocol =
     net::Protocol { name: "Redis's protocol", use_tls: "use rediss://", drop_tls: "use redis://" };
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[("REDIS_URL", "the target when none is given"), ("REDISCLI_AUTH", "the password when the URL and --password-file give none, as redis-cli reads it"), ("SSL_CERT_FILE", "a PEM file of trusted CAs for rediss:// when --cacert is not given, as OpenSSL reads it")]))]
 pub struct Args {
     /// redis://[[user:]password@]host[:port][/db], rediss:// (TLS) or unix:///path, as redis-cli
     /// and redis-py read them (?password=, ?db=, ?username= too); with none, REDIS_URL, else

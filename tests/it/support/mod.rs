@@ -141,6 +141,42 @@ where
     probe().args(args).run()
 }
 
+/// The uid and gid the tests run probe as when they need a user other than root.
+pub const NOBODY: u32 = 65534;
+
+/// A copy of the probe binary that any user may run, for tests that run probe as another user:
+/// the checkout may be in root's home, mode 0700 on a fresh Debian, where `target/` is out of
+/// that user's reach. Kept in a directory of its own, mode 0755, under the temp directory.
+pub struct ProbeCopy {
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub fn probe_for_anyone() -> ProbeCopy {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new().prefix("probe-bin-").tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = dir.path().join("probe");
+    std::fs::copy(env!("CARGO_BIN_EXE_probe"), &path).expect("copy the binary");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    ProbeCopy { path, _dir: dir }
+}
+
+impl ProbeCopy {
+    /// This copy, with an empty environment, run as nobody (uid and gid 65534, no supplementary
+    /// groups) when the tests run as root, and as the tests' own user otherwise.
+    pub fn as_nobody(&self) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(&self.path);
+        command.env_clear().stdin(Stdio::null());
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            command.uid(NOBODY).gid(NOBODY);
+        }
+        command
+    }
+}
+
 /// Runs `command` and waits for it, once more if exec met "Text file busy": a binary a test has
 /// just copied may still be open for writing in a child another test thread forked meanwhile
 /// (until that child's own exec closes it), and exec refuses such a file with ETXTBSY.
