@@ -12,7 +12,6 @@ use std::time::Duration;
 pub use crate::duration::{
     parse as parse_duration, parse_interval, parse_positive, setting as duration_setting,
 };
-pub use crate::net::{HostPort, parse_port};
 pub use crate::secret::{Secret, redact_unparsed, redact_url};
 
 #[cfg(feature = "amqp")]
@@ -57,9 +56,9 @@ pub use crate::check::redis::{
 pub const PLANTED_PASSWORD: &str = "Zq7Wk3Xp-planted";
 
 /// Inputs longer than this are cut: every parser bounds what it reads well below it.
-const LONGEST_INPUT: usize = 64 * 1024;
+pub(crate) const LONGEST_INPUT: usize = 64 * 1024;
 
-fn text(data: &[u8]) -> Option<&str> {
+pub(crate) fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
 }
 
@@ -69,7 +68,7 @@ fn text(data: &[u8]) -> Option<&str> {
 /// changes what `read` finds (a default such as amqp's `guest` does not count). And it counts
 /// as shown only if the text shown for those other letters holds it fewer times: a label that
 /// joins `host= db` into `host=db` holds `t=db` without showing the password `t=db`.
-fn assert_hidden(
+pub(crate) fn assert_hidden(
     target: &str,
     input: &str,
     password: &str,
@@ -92,9 +91,9 @@ fn assert_hidden(
 }
 
 /// How a target finds the password in a text: the parser under test, reduced to that.
-type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
+pub(crate) type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
 /// What is shown of a text: its label, or the message that refuses it.
-type Show<'a> = dyn Fn(&str) -> String + 'a;
+pub(crate) type Show<'a> = dyn Fn(&str) -> String + 'a;
 
 /// An environment with no variables, run by a user named `fuzz`.
 struct NoEnv;
@@ -111,7 +110,7 @@ impl crate::env::Env for NoEnv {
 
 /// `probe CHECK TARGET` as far as the settings go (no I/O): each label and any error must be
 /// one line and free of `password`.
-fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword<'_>)>) {
+pub(crate) fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword<'_>)>) {
     let shown = command_line_shows(check, target);
     if let Some((password, read)) = password {
         assert_hidden(check, target, password, &shown, read, &|text| command_line_shows(check, text));
@@ -119,7 +118,7 @@ fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword
 }
 
 /// The labels of `probe CHECK TARGET`, or its usage error, which must be one line.
-fn command_line_shows(check: &str, target: &str) -> String {
+pub(crate) fn command_line_shows(check: &str, target: &str) -> String {
     use clap::Parser;
     if target.starts_with('-') || target.is_empty() {
         return String::new();
@@ -162,24 +161,6 @@ pub fn duration(data: &[u8]) {
         (Err(_), Ok(_)) => panic!("parse_interval took {text:?}"),
         (Err(_), Err(_)) => {}
     }
-}
-
-/// `HOST:PORT`: what parses prints back as itself, and a port is what Go's dialer takes (digits
-/// only, 1 to 65535, leading zeros allowed).
-pub fn host_port(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    if let Ok(target) = text.parse::<HostPort>() {
-        let printed = target.to_string();
-        assert_eq!(printed.parse::<HostPort>().as_ref(), Ok(&target), "{text:?} printed as {printed:?}");
-    }
-    let reference = (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| text.trim_start_matches('0'))
-        .filter(|digits| digits.len() <= 5)
-        .and_then(|digits| digits.parse::<u32>().ok())
-        .filter(|port| (1..=65535).contains(port));
-    assert_eq!(parse_port(text).ok().map(u32::from), reference, "port {text:?}");
-    #[cfg(feature = "tcp")]
-    command_line("tcp", text, None);
 }
 
 /// `--status`: agrees with a plain reading of `CODE` and `LOW-HIGH` items, 100 to 599.
@@ -581,7 +562,8 @@ pub type Target = fn(&[u8]);
 
 pub const TARGETS: &[(&str, Target)] = &[
     ("duration", duration),
-    ("host_port", host_port),
+    #[cfg(all(feature = "tcp", any(test, fuzzing)))]
+    ("host_port", crate::check::tcp::fuzz::host_port),
     #[cfg(feature = "http")]
     ("status_list", status_list),
     #[cfg(feature = "postgres")]
