@@ -46,11 +46,6 @@ pub use crate::check::postgres::{
     ping::{Answer, first_answer, verdict as first_answer_verdict},
     settings::{Env as PgEnv, settings as pg_settings},
 };
-#[cfg(feature = "redis")]
-pub use crate::check::redis::{
-    resp::{Reply, encode as resp_encode, read_reply},
-    url::RedisUrl,
-};
 
 /// The password planted in the sessions the targets replay: it must never go out in clear.
 pub const PLANTED_PASSWORD: &str = "Zq7Wk3Xp-planted";
@@ -255,20 +250,6 @@ pub fn postgres_conninfo(data: &[u8]) {
     if !pairs.iter().any(|(key, _)| FILE_KEYS.contains(&key.as_str())) {
         let read = value_of("password");
         command_line("postgres", text, password.map(|p| (p, &read as &ReadPassword<'_>)));
-    }
-}
-
-/// Redis URLs: the password never shown.
-#[cfg(feature = "redis")]
-pub fn redis_url(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    let (shown, unparsed) = (redact_url(text), redact_unparsed(text));
-    let read = |text: &str| Some(RedisUrl::parse(text).ok()?.password?.expose().to_owned());
-    let Some(password) = read(text) else { return };
-    assert_hidden("redis", text, &password, &shown, &read, &redact_url);
-    assert_hidden("redis", text, &password, &unparsed, &read, &redact_unparsed);
-    if !text.contains("ssl_") && !text.contains("unix") {
-        command_line("redis", text, Some((&password, &read)));
     }
 }
 
@@ -481,33 +462,6 @@ pub fn amqp_frames(data: &[u8]) {
     assert_eq!(parse_method(&frame.payload).ok(), Some(Method::CloseOk));
 }
 
-/// RESP2 replies, read through buffers of any size; a command probe encodes reads back as its
-/// arguments.
-#[cfg(feature = "redis")]
-pub fn redis_resp(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let Some((&capacity, stream)) = data.split_first() else { return };
-    let mut reader = BufReader::with_capacity(usize::from(capacity).max(1), stream);
-    let mut whole = BufReader::new(stream);
-    for _ in 0..64 {
-        let small = read_reply(&mut reader, 0);
-        let large = read_reply(&mut whole, 0);
-        match (small, large) {
-            (Ok(small), Ok(large)) => {
-                let _ = small.text();
-                assert_eq!(small, large, "the buffer's size changed a reply");
-            }
-            (Err(_), Err(_)) => break,
-            (small, large) => panic!("the buffer's size changed a reply: {small:?} / {large:?}"),
-        }
-    }
-    let args: Vec<&[u8]> = stream.split(|&b| b == b' ').take(16).collect();
-    let encoded = resp_encode(&args);
-    let reply = read_reply(&mut BufReader::new(encoded.as_slice()), 0).expect("a command probe encoded");
-    let items = args.iter().map(|arg| Reply::Bulk(Some(arg.to_vec()))).collect();
-    assert_eq!(reply, Reply::Array(Some(items)));
-}
-
 /// Go's reading of a `Location`: never panics, and a host it names is its own host name's superset.
 #[cfg(feature = "http")]
 pub fn http_location(data: &[u8]) {
@@ -570,8 +524,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("postgres_first_answer", postgres_first_answer),
     #[cfg(feature = "postgres")]
     ("postgres_conninfo", postgres_conninfo),
-    #[cfg(feature = "redis")]
-    ("redis_url", redis_url),
+    #[cfg(all(feature = "redis", any(test, fuzzing)))]
+    ("redis_url", crate::check::redis::fuzz::url),
     #[cfg(feature = "mysql")]
     ("mysql_url", mysql_url),
     #[cfg(feature = "amqp")]
@@ -586,8 +540,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mysql_session", mysql_session),
     #[cfg(feature = "amqp")]
     ("amqp_frames", amqp_frames),
-    #[cfg(feature = "redis")]
-    ("redis_resp", redis_resp),
+    #[cfg(all(feature = "redis", any(test, fuzzing)))]
+    ("redis_resp", crate::check::redis::fuzz::resp),
     #[cfg(feature = "http")]
     ("http_location", http_location),
     #[cfg(feature = "http")]
