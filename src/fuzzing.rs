@@ -14,13 +14,6 @@ pub use crate::duration::{
 };
 pub use crate::secret::{Secret, redact_unparsed, redact_url};
 
-#[cfg(feature = "amqp")]
-pub use crate::check::amqp::{
-    url::{label as amqp_label, parse as parse_amqp_url},
-    wire::{
-        FRAME_METHOD, Frame, Method, close as amqp_close, close_ok as amqp_close_ok, parse_method, read_frame,
-    },
-};
 #[cfg(feature = "grpc")]
 pub use crate::check::grpc::proto::{
     ServingStatus, health_check_response, request_frame, response as grpc_response,
@@ -271,19 +264,6 @@ pub fn mysql_url(data: &[u8]) {
     }
 }
 
-/// AMQP URLs: the password never shown.
-#[cfg(feature = "amqp")]
-pub fn amqp_url(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    let shown = amqp_label(text);
-    let Ok(url) = parse_amqp_url(text) else { return };
-    let read = |text: &str| parse_amqp_url(text).ok().map(|url| url.password.expose().to_owned());
-    assert_hidden("amqp", text, url.password.expose(), &shown, &read, &amqp_label);
-    if url.cacertfile.is_none() && url.certfile.is_none() && url.keyfile.is_none() {
-        command_line("amqp", text, Some((url.password.expose(), &read)));
-    }
-}
-
 /// gRPC targets (`HOST:PORT`, `grpc://`, `grpcs://`, `unix:`): one-line messages.
 #[cfg(feature = "grpc")]
 pub fn grpc_target(data: &[u8]) {
@@ -432,36 +412,6 @@ pub fn mysql_session(data: &[u8]) {
     }
 }
 
-/// AMQP frames as a broker sends them, and the connection methods in them; a Connection.Close
-/// written by the client reads back as itself.
-#[cfg(feature = "amqp")]
-pub fn amqp_frames(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let _ = parse_method(data);
-    let mut stream = Cursor::new(data);
-    for _ in 0..64 {
-        let Ok(frame) = read_frame(&mut stream) else { break };
-        if frame.kind == FRAME_METHOD
-            && let Ok(Method::Start { server, .. }) = parse_method(&frame.payload)
-        {
-            let _ = server.describe();
-        }
-    }
-    let code = u16::from_be_bytes([data.first().copied().unwrap_or(0), data.get(1).copied().unwrap_or(0)]);
-    let reason = String::from_utf8_lossy(data.get(2..).unwrap_or_default());
-    let mut cut = reason.len().min(255);
-    while !reason.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let reason = &reason[..cut];
-    let written = amqp_close(code, reason);
-    let frame = read_frame(&mut Cursor::new(&written)).expect("a frame probe wrote");
-    assert_eq!((frame.kind, frame.channel), (FRAME_METHOD, 0));
-    assert_eq!(parse_method(&frame.payload).ok(), Some(Method::Close { code, text: reason.to_owned() }));
-    let frame = read_frame(&mut Cursor::new(amqp_close_ok())).expect("a frame probe wrote");
-    assert_eq!(parse_method(&frame.payload).ok(), Some(Method::CloseOk));
-}
-
 /// Go's reading of a `Location`: never panics, and a host it names is its own host name's superset.
 #[cfg(feature = "http")]
 pub fn http_location(data: &[u8]) {
@@ -528,8 +478,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("redis_url", crate::check::redis::fuzz::url),
     #[cfg(feature = "mysql")]
     ("mysql_url", mysql_url),
-    #[cfg(feature = "amqp")]
-    ("amqp_url", amqp_url),
+    #[cfg(all(feature = "amqp", any(test, fuzzing)))]
+    ("amqp_url", crate::check::amqp::fuzz::url),
     #[cfg(feature = "grpc")]
     ("grpc_target", grpc_target),
     #[cfg(feature = "grpc")]
@@ -538,8 +488,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mysql_packets", mysql_packets),
     #[cfg(feature = "mysql")]
     ("mysql_session", mysql_session),
-    #[cfg(feature = "amqp")]
-    ("amqp_frames", amqp_frames),
+    #[cfg(all(feature = "amqp", any(test, fuzzing)))]
+    ("amqp_frames", crate::check::amqp::fuzz::frames),
     #[cfg(all(feature = "redis", any(test, fuzzing)))]
     ("redis_resp", crate::check::redis::fuzz::resp),
     #[cfg(feature = "http")]
