@@ -12,16 +12,8 @@ use std::time::Duration;
 pub use crate::duration::{
     parse as parse_duration, parse_interval, parse_positive, setting as duration_setting,
 };
-pub use crate::net::{HostPort, parse_port};
 pub use crate::secret::{Secret, redact_unparsed, redact_url};
 
-#[cfg(feature = "amqp")]
-pub use crate::check::amqp::{
-    url::{label as amqp_label, parse as parse_amqp_url},
-    wire::{
-        FRAME_METHOD, Frame, Method, close as amqp_close, close_ok as amqp_close_ok, parse_method, read_frame,
-    },
-};
 #[cfg(feature = "grpc")]
 pub use crate::check::grpc::proto::{
     ServingStatus, health_check_response, request_frame, response as grpc_response,
@@ -47,19 +39,14 @@ pub use crate::check::postgres::{
     ping::{Answer, first_answer, verdict as first_answer_verdict},
     settings::{Env as PgEnv, settings as pg_settings},
 };
-#[cfg(feature = "redis")]
-pub use crate::check::redis::{
-    resp::{Reply, encode as resp_encode, read_reply},
-    url::RedisUrl,
-};
 
 /// The password planted in the sessions the targets replay: it must never go out in clear.
 pub const PLANTED_PASSWORD: &str = "Zq7Wk3Xp-planted";
 
 /// Inputs longer than this are cut: every parser bounds what it reads well below it.
-const LONGEST_INPUT: usize = 64 * 1024;
+pub(crate) const LONGEST_INPUT: usize = 64 * 1024;
 
-fn text(data: &[u8]) -> Option<&str> {
+pub(crate) fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
 }
 
@@ -69,7 +56,7 @@ fn text(data: &[u8]) -> Option<&str> {
 /// changes what `read` finds (a default such as amqp's `guest` does not count). And it counts
 /// as shown only if the text shown for those other letters holds it fewer times: a label that
 /// joins `host= db` into `host=db` holds `t=db` without showing the password `t=db`.
-fn assert_hidden(
+pub(crate) fn assert_hidden(
     target: &str,
     input: &str,
     password: &str,
@@ -92,9 +79,9 @@ fn assert_hidden(
 }
 
 /// How a target finds the password in a text: the parser under test, reduced to that.
-type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
+pub(crate) type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
 /// What is shown of a text: its label, or the message that refuses it.
-type Show<'a> = dyn Fn(&str) -> String + 'a;
+pub(crate) type Show<'a> = dyn Fn(&str) -> String + 'a;
 
 /// An environment with no variables, run by a user named `fuzz`.
 struct NoEnv;
@@ -111,7 +98,7 @@ impl crate::env::Env for NoEnv {
 
 /// `probe CHECK TARGET` as far as the settings go (no I/O): each label and any error must be
 /// one line and free of `password`.
-fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword<'_>)>) {
+pub(crate) fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword<'_>)>) {
     let shown = command_line_shows(check, target);
     if let Some((password, read)) = password {
         assert_hidden(check, target, password, &shown, read, &|text| command_line_shows(check, text));
@@ -119,7 +106,7 @@ fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword
 }
 
 /// The labels of `probe CHECK TARGET`, or its usage error, which must be one line.
-fn command_line_shows(check: &str, target: &str) -> String {
+pub(crate) fn command_line_shows(check: &str, target: &str) -> String {
     use clap::Parser;
     if target.starts_with('-') || target.is_empty() {
         return String::new();
@@ -162,24 +149,6 @@ pub fn duration(data: &[u8]) {
         (Err(_), Ok(_)) => panic!("parse_interval took {text:?}"),
         (Err(_), Err(_)) => {}
     }
-}
-
-/// `HOST:PORT`: what parses prints back as itself, and a port is what Go's dialer takes (digits
-/// only, 1 to 65535, leading zeros allowed).
-pub fn host_port(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    if let Ok(target) = text.parse::<HostPort>() {
-        let printed = target.to_string();
-        assert_eq!(printed.parse::<HostPort>().as_ref(), Ok(&target), "{text:?} printed as {printed:?}");
-    }
-    let reference = (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| text.trim_start_matches('0'))
-        .filter(|digits| digits.len() <= 5)
-        .and_then(|digits| digits.parse::<u32>().ok())
-        .filter(|port| (1..=65535).contains(port));
-    assert_eq!(parse_port(text).ok().map(u32::from), reference, "port {text:?}");
-    #[cfg(feature = "tcp")]
-    command_line("tcp", text, None);
 }
 
 /// `--status`: agrees with a plain reading of `CODE` and `LOW-HIGH` items, 100 to 599.
@@ -277,20 +246,6 @@ pub fn postgres_conninfo(data: &[u8]) {
     }
 }
 
-/// Redis URLs: the password never shown.
-#[cfg(feature = "redis")]
-pub fn redis_url(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    let (shown, unparsed) = (redact_url(text), redact_unparsed(text));
-    let read = |text: &str| Some(RedisUrl::parse(text).ok()?.password?.expose().to_owned());
-    let Some(password) = read(text) else { return };
-    assert_hidden("redis", text, &password, &shown, &read, &redact_url);
-    assert_hidden("redis", text, &password, &unparsed, &read, &redact_unparsed);
-    if !text.contains("ssl_") && !text.contains("unix") {
-        command_line("redis", text, Some((&password, &read)));
-    }
-}
-
 /// MySQL URLs: the password never shown.
 #[cfg(feature = "mysql")]
 pub fn mysql_url(data: &[u8]) {
@@ -306,19 +261,6 @@ pub fn mysql_url(data: &[u8]) {
     assert_hidden("mysql", text, &password, &shown, &read, &show);
     if settings.ssl_ca.is_none() && settings.ssl_cert.is_none() && settings.ssl_key.is_none() {
         command_line("mysql", text, Some((&password, &read)));
-    }
-}
-
-/// AMQP URLs: the password never shown.
-#[cfg(feature = "amqp")]
-pub fn amqp_url(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    let shown = amqp_label(text);
-    let Ok(url) = parse_amqp_url(text) else { return };
-    let read = |text: &str| parse_amqp_url(text).ok().map(|url| url.password.expose().to_owned());
-    assert_hidden("amqp", text, url.password.expose(), &shown, &read, &amqp_label);
-    if url.cacertfile.is_none() && url.certfile.is_none() && url.keyfile.is_none() {
-        command_line("amqp", text, Some((url.password.expose(), &read)));
     }
 }
 
@@ -470,63 +412,6 @@ pub fn mysql_session(data: &[u8]) {
     }
 }
 
-/// AMQP frames as a broker sends them, and the connection methods in them; a Connection.Close
-/// written by the client reads back as itself.
-#[cfg(feature = "amqp")]
-pub fn amqp_frames(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let _ = parse_method(data);
-    let mut stream = Cursor::new(data);
-    for _ in 0..64 {
-        let Ok(frame) = read_frame(&mut stream) else { break };
-        if frame.kind == FRAME_METHOD
-            && let Ok(Method::Start { server, .. }) = parse_method(&frame.payload)
-        {
-            let _ = server.describe();
-        }
-    }
-    let code = u16::from_be_bytes([data.first().copied().unwrap_or(0), data.get(1).copied().unwrap_or(0)]);
-    let reason = String::from_utf8_lossy(data.get(2..).unwrap_or_default());
-    let mut cut = reason.len().min(255);
-    while !reason.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let reason = &reason[..cut];
-    let written = amqp_close(code, reason);
-    let frame = read_frame(&mut Cursor::new(&written)).expect("a frame probe wrote");
-    assert_eq!((frame.kind, frame.channel), (FRAME_METHOD, 0));
-    assert_eq!(parse_method(&frame.payload).ok(), Some(Method::Close { code, text: reason.to_owned() }));
-    let frame = read_frame(&mut Cursor::new(amqp_close_ok())).expect("a frame probe wrote");
-    assert_eq!(parse_method(&frame.payload).ok(), Some(Method::CloseOk));
-}
-
-/// RESP2 replies, read through buffers of any size; a command probe encodes reads back as its
-/// arguments.
-#[cfg(feature = "redis")]
-pub fn redis_resp(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let Some((&capacity, stream)) = data.split_first() else { return };
-    let mut reader = BufReader::with_capacity(usize::from(capacity).max(1), stream);
-    let mut whole = BufReader::new(stream);
-    for _ in 0..64 {
-        let small = read_reply(&mut reader, 0);
-        let large = read_reply(&mut whole, 0);
-        match (small, large) {
-            (Ok(small), Ok(large)) => {
-                let _ = small.text();
-                assert_eq!(small, large, "the buffer's size changed a reply");
-            }
-            (Err(_), Err(_)) => break,
-            (small, large) => panic!("the buffer's size changed a reply: {small:?} / {large:?}"),
-        }
-    }
-    let args: Vec<&[u8]> = stream.split(|&b| b == b' ').take(16).collect();
-    let encoded = resp_encode(&args);
-    let reply = read_reply(&mut BufReader::new(encoded.as_slice()), 0).expect("a command probe encoded");
-    let items = args.iter().map(|arg| Reply::Bulk(Some(arg.to_vec()))).collect();
-    assert_eq!(reply, Reply::Array(Some(items)));
-}
-
 /// Go's reading of a `Location`: never panics, and a host it names is its own host name's superset.
 #[cfg(feature = "http")]
 pub fn http_location(data: &[u8]) {
@@ -581,19 +466,20 @@ pub type Target = fn(&[u8]);
 
 pub const TARGETS: &[(&str, Target)] = &[
     ("duration", duration),
-    ("host_port", host_port),
+    #[cfg(all(feature = "tcp", any(test, fuzzing)))]
+    ("host_port", crate::check::tcp::fuzz::host_port),
     #[cfg(feature = "http")]
     ("status_list", status_list),
     #[cfg(feature = "postgres")]
     ("postgres_first_answer", postgres_first_answer),
     #[cfg(feature = "postgres")]
     ("postgres_conninfo", postgres_conninfo),
-    #[cfg(feature = "redis")]
-    ("redis_url", redis_url),
+    #[cfg(all(feature = "redis", any(test, fuzzing)))]
+    ("redis_url", crate::check::redis::fuzz::url),
     #[cfg(feature = "mysql")]
     ("mysql_url", mysql_url),
-    #[cfg(feature = "amqp")]
-    ("amqp_url", amqp_url),
+    #[cfg(all(feature = "amqp", any(test, fuzzing)))]
+    ("amqp_url", crate::check::amqp::fuzz::url),
     #[cfg(feature = "grpc")]
     ("grpc_target", grpc_target),
     #[cfg(feature = "grpc")]
@@ -602,10 +488,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mysql_packets", mysql_packets),
     #[cfg(feature = "mysql")]
     ("mysql_session", mysql_session),
-    #[cfg(feature = "amqp")]
-    ("amqp_frames", amqp_frames),
-    #[cfg(feature = "redis")]
-    ("redis_resp", redis_resp),
+    #[cfg(all(feature = "amqp", any(test, fuzzing)))]
+    ("amqp_frames", crate::check::amqp::fuzz::frames),
+    #[cfg(all(feature = "redis", any(test, fuzzing)))]
+    ("redis_resp", crate::check::redis::fuzz::resp),
     #[cfg(feature = "http")]
     ("http_location", http_location),
     #[cfg(feature = "http")]

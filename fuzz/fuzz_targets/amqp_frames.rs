@@ -1,4 +1,4 @@
-//! Fuzz target `amqp_frames`: its checks are `probe::fuzzing::amqp_frames`.
+//! Fuzz target `amqp_frames`: its checks are `probe::check::amqp::fuzz::frames`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::fuzzing::amqp_frames(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::check::amqp::fuzz::frames(data));

@@ -1,4 +1,4 @@
-//! Fuzz target `amqp_url`: its checks are `probe::fuzzing::amqp_url`.
+//! Fuzz target `amqp_url`: its checks are `probe::check::amqp::fuzz::url`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::fuzzing::amqp_url(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::check::amqp::fuzz::url(data));

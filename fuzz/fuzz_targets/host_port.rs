@@ -1,4 +1,4 @@
-//! Fuzz target `host_port`: its checks are `probe::fuzzing::host_port`.
+//! Fuzz target `host_port`: its checks are `probe::check::tcp::fuzz::host_port`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::fuzzing::host_port(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::check::tcp::fuzz::host_port(data));

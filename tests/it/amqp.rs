@@ -8,8 +8,8 @@ use std::{
 };
 
 use crate::support::{
-    MARGIN, probe,
-    rabbitmq::{APP_PASSWORD, APP_USER, node},
+    MARGIN, Run, probe,
+    rabbitmq::{APP_PASSWORD, APP_USER, AT_PASSWORD, AT_USER, node},
     run,
     sockets::{self, Script},
 };
@@ -159,10 +159,12 @@ fn usage_errors_are_one_line_and_hide_the_password() {
     for (url, expected) in cases {
         let result = run(["amqp", url]);
         let line = result.says(3, expected);
+        // A refused URL is named by its scheme; one refused for its TLS settings, by its label.
         assert!(
-            line.contains("amqp://u:***@h")
-                || line.contains("redis://u:***@h")
-                || line.contains("amqps://u:***@h")
+            ["'amqp://…': ", "'redis://…': ", "'amqps://…': ", "'amqp://u:***@h/?auth_mechanism=external': "]
+                .iter()
+                .any(|name| line.contains(name)),
+            "{line}"
         );
         result.hides("hunter2");
     }
@@ -273,7 +275,15 @@ fn peers_that_are_not_brokers() {
     assert_fault(
         &format!("amqp://{amqp10}/"),
         2,
-        ": unreachable: the broker speaks AMQP 1.0, not AMQP 0-9-1 (",
+        ": unreachable: the broker speaks AMQP 1.0, not AMQP 0-9-1 (its protocol header: AMQP 0-1-0-0) (",
+    );
+    // A peer that sends back what it is sent: not a broker of the same version refusing it.
+    let echo = sockets::scripted(Script::Say(b"AMQP\x00\x00\x09\x01"));
+    assert_fault(
+        &format!("amqp://{echo}/"),
+        2,
+        ": unreachable: the peer sent back the protocol header it was sent (AMQP 0-0-9-1) instead of \
+         Connection.Start: an echo, not an AMQP broker (",
     );
     let reset = sockets::scripted(Script::Reset);
     assert_fault(&format!("amqp://{reset}/"), 2, ": unreachable: connection reset by peer (");
@@ -312,9 +322,138 @@ fn tls_and_plain_text_mixed_up() {
     let _shared = node.shared();
     // RabbitMQ answers a TLS ClientHello on its plain port with its protocol header.
     let plain_as_tls = format!("amqps://localhost:{}/", node.port);
-    run(["amqp", "--insecure", &plain_as_tls]).says(2, ": unreachable: TLS: the answer is not TLS (");
+    run(["amqp", "--insecure", &plain_as_tls])
+        .says(2, ": unreachable: the answer is not TLS: the port speaks plain text (use amqp://) (");
+    run(["amqp", "--cacert", path(&node.pki.ca), &plain_as_tls])
+        .says(2, ": unreachable: the answer is not TLS: the port speaks plain text (use amqp://) (");
     // And its TLS port answers the protocol header with a TLS alert.
     let tls_as_plain = format!("amqp://127.0.0.1:{}/", node.tls_port);
     run(["amqp", &tls_as_plain])
         .says(2, ": unreachable: the answer is TLS, not AMQP 0-9-1: the port speaks TLS (use amqps://) (");
+}
+
+/// A connection method frame on channel 0 (AMQP 0-9-1 §4.2.3), as a fake broker sends it.
+fn method(method: u16, arguments: &[u8]) -> Vec<u8> {
+    let mut payload = vec![0, 10];
+    payload.extend_from_slice(&method.to_be_bytes());
+    payload.extend_from_slice(arguments);
+    let mut frame = vec![1, 0, 0];
+    frame.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&payload);
+    frame.push(0xCE);
+    frame
+}
+
+fn long_string(bytes: &[u8]) -> Vec<u8> {
+    let mut out = u32::try_from(bytes.len()).unwrap().to_be_bytes().to_vec();
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// Connection.Start from a broker naming itself `product` and offering `mechanisms`.
+fn start(product: &[u8], mechanisms: &[u8]) -> Vec<u8> {
+    let mut table = vec![7];
+    table.extend_from_slice(b"product");
+    table.push(b'S');
+    table.extend(long_string(product));
+    let mut arguments = vec![0, 9];
+    arguments.extend(long_string(&table));
+    arguments.extend(long_string(mechanisms));
+    arguments.extend(long_string(b"en_US"));
+    method(10, &arguments)
+}
+
+/// Connection.Close with `text`.
+fn close(code: u16, text: &[u8]) -> Vec<u8> {
+    let mut arguments = code.to_be_bytes().to_vec();
+    arguments.push(u8::try_from(text.len()).unwrap());
+    arguments.extend_from_slice(text);
+    arguments.extend_from_slice(&[0, 10, 0, 11]);
+    method(50, &arguments)
+}
+
+/// A fake broker that answers the protocol header with `frames`, all at once.
+fn fake(frames: Vec<u8>) -> std::net::SocketAddr {
+    sockets::scripted(Script::Say(Box::leak(frames.into_boxed_slice())))
+}
+
+/// The run's one line has no raw control character, and its JSON is valid with that message.
+#[track_caller]
+fn one_clean_line(args: &[&str], code: i32, message: &str) {
+    let text = run(args);
+    let line = text.says(code, message);
+    assert!(!line.contains(['\r', '\x1b', '\0']), "{text}");
+    let json = probe().args(["--json"]).args(args).run();
+    let object: serde_json::Value = serde_json::from_str(json.code(code).stdout_line()).expect("JSON");
+    assert!(object["message"].as_str().expect("a message").starts_with(message), "{json}");
+}
+
+#[test]
+fn what_a_broker_says_is_quoted_escaped_on_one_line() {
+    let hostile = b"Rabbit\n::error::injected\r\x1b[2J\0";
+    let broker = fake(start(hostile, b"PLAIN"));
+    one_clean_line(
+        &["amqp", "--ping", "-t", "500ms", &format!("amqp://{broker}/")],
+        0,
+        "Rabbit\\n::error::injected\\r\\x1b[2J\\0 accepting connections",
+    );
+    let broker = fake(start(b"RabbitMQ", b"EVIL\nX\x1b"));
+    one_clean_line(
+        &["amqp", "-t", "500ms", &format!("amqp://{broker}/")],
+        1,
+        "the broker offers EVIL, X\\x1b, not PLAIN",
+    );
+    let mut frames = start(b"RabbitMQ", b"PLAIN");
+    frames.extend(close(403, b"ACCESS_REFUSED\namqp amqp://h/: ok: fine\r\0"));
+    let broker = fake(frames);
+    one_clean_line(
+        &["amqp", "-t", "500ms", &format!("amqp://{broker}/")],
+        1,
+        "403 ACCESS_REFUSED\\namqp amqp://h/: ok: fine\\r\\0",
+    );
+}
+
+/// Runs one case in every output form and asserts no part of the secret appears in any.
+#[track_caller]
+fn audit(args: &[&str]) {
+    for extra in
+        [&[][..], &["-v"], &["--json"], &["-v", "--json"], &["--wait", "300ms", "--interval", "100ms"]]
+    {
+        let result: Run = probe().args(extra).args(args).run();
+        result.hides("secret-Qw7").hides("Zx9%40secret").hides("Zx9@secret");
+        assert!(matches!(result.code, 0..=3), "{result}");
+    }
+}
+
+#[test]
+fn every_secret_form_is_hidden_in_every_output() {
+    let node = node();
+    let _shared = node.shared();
+    let encoded = AT_PASSWORD.replace('@', "%40");
+    // An '@' in the password is read up to the last '@' before the host, as RFC 3986 readers do.
+    for userinfo in [format!("{AT_USER}:{AT_PASSWORD}"), format!("{AT_USER}:{encoded}")] {
+        let url = node.url(&userinfo, "/");
+        let result = run(["amqp", &url]);
+        assert!(
+            result.says(0, ", logged in as at to vhost / (").starts_with("amqp amqp://at:***@127.0.0.1:")
+        );
+        audit(&["amqp", &url]);
+    }
+    let refusing = sockets::refusing();
+    for url in [
+        node.url(&format!("{AT_USER}:{AT_PASSWORD}x"), "/"),
+        format!("amqps://{AT_USER}:{AT_PASSWORD}@localhost:{}/", node.port),
+        format!("amqp://{AT_USER}:{AT_PASSWORD}@127.0.0.1:{}/", node.tls_port),
+        format!("amqp://{AT_USER}:{AT_PASSWORD}@{}/", refusing.addr),
+        format!("amqp://{AT_USER}:ab/{AT_PASSWORD}@127.0.0.1:{}/", node.port),
+        format!("amqp://{AT_USER}:ab?{AT_PASSWORD}@127.0.0.1:{}/", node.port),
+        format!("amqp://{AT_USER}:{AT_PASSWORD}#x@127.0.0.1:{}/", node.port),
+        format!("amqp://{AT_USER}:%zz{AT_PASSWORD}@127.0.0.1:{}/", node.port),
+        format!("amqp://{AT_USER}:{encoded}@127.0.0.1:0/"),
+        format!("amqp://{AT_USER}:{encoded}"),
+        format!("amqps://127.0.0.1:{}/?password={encoded}", node.tls_port),
+        format!("amqp://127.0.0.1:{}/?{encoded}=1", node.port),
+    ] {
+        audit(&["amqp", "-t", "300ms", &url]);
+    }
 }

@@ -9,7 +9,14 @@ use std::{
     time::Duration,
 };
 
-use crate::support::{MARGIN, certs::Pki, probe, redis::Redis, run, sockets};
+use crate::support::{
+    MARGIN, Run,
+    certs::Pki,
+    probe,
+    redis::Redis,
+    run,
+    sockets::{self, Script},
+};
 
 const PASSWORD: &str = "redis-Secret-42";
 
@@ -258,21 +265,24 @@ fn a_silent_socket_and_a_garbage_answer_are_unreachable() {
 }
 
 #[test]
-fn malformed_urls_are_usage_errors_without_the_password() {
+fn malformed_urls_are_usage_errors_named_by_their_scheme_only() {
     for (url, expected) in [
-        ("http://cache:6379", "'http://cache:6379': not a Redis URL: the scheme is none of redis://"),
+        ("http://cache:6379", "'http://…': not a Redis URL: the scheme is none of redis://"),
         ("redis://:hunter2@cache:notaport", "'redis://…': the port is not a number"),
-        ("redis://:hunter2@cache:6379/x", "'redis://***@cache:6379/x': the database after the host"),
+        ("redis://:hunter2@cache:6379/x", "'redis://…': the database after the host"),
         ("redis://:hun#ter2@cache:6379", "'redis://…': an '@' comes after the host; in a password"),
-        ("redis://:hun/ter2@cache:6379", "'redis://***@cache:6379': an '@' comes after the host"),
-        ("redis://:hunter2@cache:0", "'redis://***@cache:0': port 0 is not a port to connect to"),
-        ("redis://:%FFhunter2@cache", "the password is not UTF-8 once decoded"),
+        ("redis://:hun/ter2@cache:6379", "'redis://…': an '@' comes after the host"),
+        ("redis://:hun?ter2@cache:6379", "'redis://…': an '@' comes after the host"),
+        ("redis://:hunter2@cache:0", "'redis://…': '0' is not a port (1 to 65535)"),
+        ("redis://:%FFhunter2@cache", "'redis://…': the password is not UTF-8 once decoded"),
+        (
+            "redis://:%zzhunter2@cache",
+            "'redis://…': the password has a '%' not followed by two hex digits (write '%' as %25)",
+        ),
+        ("redis://hunter2%zz@cache", "'redis://…': the password has a '%' not followed by two hex digits"),
         ("redis://cache?password=hunter2&db=x", "'redis://…': ?db= is not a number"),
         ("redis://cache?pasword=hunter2", "unknown query parameter ?pasword="),
-        (
-            "unix://:hunter2@cache/run/redis.sock",
-            "'unix://***@cache/run/redis.sock': a unix URL names no host",
-        ),
+        ("unix://:hunter2@cache/run/redis.sock", "'unix://…': a unix URL names no host"),
     ] {
         let result = run(["redis", url]);
         let line = result.code(3).stderr_line();
@@ -343,9 +353,12 @@ fn alive_still_asks_the_role() {
         "no",
     ]);
     let result = run(["redis", "--alive", "--expect-role", "master", &replica.url()]);
-    result.says(1, ": unhealthy: alive: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'., but the role is replica, not master (");
+    result.says(1, ": unhealthy: alive: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'. But the role is replica, not master (");
     let result = run(["redis", "--alive", "--expect-role", "replica", &replica.url()]);
-    result.says(0, ": ok: alive: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'., role replica (");
+    result.says(0, ": ok: alive: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'. Role replica (");
+    // Primary is master's other name, as for every check's --expect-role.
+    let result = run(["redis", "--alive", "--expect-role", "primary", &replica.url()]);
+    result.says(1, "But the role is replica, not master (");
     // Without --alive, MASTERDOWN is the verdict whatever the role.
     let result = run(["redis", "--expect-role", "replica", &replica.url()]);
     result.says(1, ": unhealthy: MASTERDOWN ");
@@ -438,4 +451,128 @@ fn agrees_with_redis_cli_and_redis_py_or_says_why_not() {
             "{url}: probe, redis-cli ({cli}), redis-py ({py})\n{result}"
         );
     }
+}
+
+#[test]
+fn tls_and_plain_text_mixed_up_name_the_fix() {
+    let pki = Pki::new();
+    let server = pki.issue("redis", &["localhost", "127.0.0.1"]);
+    let tls = Redis::tls(&server, &pki.ca, false);
+    // OpenSSL's port resets a plain command it cannot read as TLS, before any answer.
+    let reset = ": unreachable: connection reset by peer at the first request: the port may speak TLS \
+                 (use rediss://) (";
+    run(["redis", &format!("redis://127.0.0.1:{}", tls.port())]).says(2, reset);
+    let with_password = run(["redis", &format!("redis://:{PASSWORD}@127.0.0.1:{}/2", tls.port())]);
+    with_password.says(2, reset);
+    with_password.hides(PASSWORD);
+    // A plain Redis never answers a ClientHello: a second connection asks it in plain text.
+    let plain = Redis::start();
+    let plain_as_tls = format!("rediss://localhost:{}", plain.port());
+    let result = run(["redis", "--cacert", pki.ca.to_str().unwrap(), &plain_as_tls]);
+    let line = result.code(2).within(Duration::from_millis(900)).stderr_line();
+    assert!(
+        line.contains(": unreachable: the answer is not TLS: the port speaks plain text (use redis://) ("),
+        "{line}"
+    );
+    // A TLS server that answers in time never sees that second connection.
+    let before = tls.server.log_text().len();
+    for _ in 0..5 {
+        run(["redis", "--cacert", pki.ca.to_str().unwrap(), &format!("rediss://localhost:{}", tls.port())])
+            .code(0);
+    }
+    let log = tls.server.log_text().split_off(before);
+    assert!(!log.contains("Error accepting a client connection"), "{log}");
+}
+
+#[test]
+fn a_bulk_pong_is_healthy_and_no_answer_contradicts_itself() {
+    let bulk = sockets::scripted(Script::Say(b"$4\r\nPONG\r\n"));
+    run(["redis", &format!("redis://{bulk}")]).says(0, ": ok: PONG (");
+    let other = sockets::scripted(Script::Say(b"$4\r\nPANG\r\n"));
+    run(["redis", &format!("redis://{other}")])
+        .says(1, ": unhealthy: PING answered the bulk string 'PANG', not PONG (");
+    let status = sockets::scripted(Script::Say(b"+PONG \r\n"));
+    run(["redis", &format!("redis://{status}")])
+        .says(1, ": unhealthy: PING answered the status 'PONG ', not PONG (");
+    let number = sockets::scripted(Script::Say(b":1\r\n"));
+    run(["redis", &format!("redis://{number}")])
+        .says(1, ": unhealthy: PING answered the integer 1, not PONG (");
+}
+
+/// One line, escaped, in text and in valid JSON, whatever control characters a peer sends.
+#[track_caller]
+fn one_clean_line(target: &str, code: i32, message: &str) {
+    let text = run(["redis", "-t", "500ms", target]);
+    let line = text.says(code, &format!(": unhealthy: {message} ("));
+    assert!(!line.contains(['\r', '\x1b', '\0']), "{text}");
+    let json = run(["redis", "-t", "500ms", "--json", target]);
+    let object: serde_json::Value = serde_json::from_str(json.code(code).stdout_line()).expect("JSON");
+    assert_eq!(object["message"], message, "{json}");
+}
+
+#[test]
+fn what_a_peer_says_is_quoted_escaped_on_one_line() {
+    let error = sockets::scripted(Script::Say(b"-ERR x\rredis redis://db: ok: PONG\x1b[2J\0\r\n"));
+    one_clean_line(&format!("redis://{error}"), 1, "ERR x\\rredis redis://db: ok: PONG\\x1b[2J\\0");
+    let bulk = sockets::scripted(Script::Say(b"$22\r\nPONG\n::error::injected\r\n"));
+    one_clean_line(
+        &format!("redis://{bulk}"),
+        1,
+        "PING answered the bulk string 'PONG\\n::error::injected', not PONG",
+    );
+}
+
+const SECRET: &str = "Zx9@secret-Qw7";
+
+/// Runs one case in every output form and asserts no part of the secret appears in any.
+#[track_caller]
+fn audit(args: &[&str], env: &[(&str, &str)]) {
+    for extra in
+        [&[][..], &["-v"], &["--json"], &["-v", "--json"], &["--wait", "300ms", "--interval", "100ms"]]
+    {
+        let mut command = probe().args(extra).args(args);
+        for (key, value) in env {
+            command = command.env(key, value);
+        }
+        let result: Run = command.run();
+        result.hides("secret-Qw7").hides("Zx9%40secret").hides("Zx9@secret");
+        assert!(matches!(result.code, 0..=3), "{result}");
+    }
+}
+
+#[test]
+fn every_secret_form_is_hidden_in_every_output() {
+    let redis = Redis::unix(&["--requirepass", SECRET]);
+    let (port, socket) = (redis.port(), redis.socket());
+    let encoded = SECRET.replace('@', "%40");
+    // Logins that pass: an '@' in the password read at the last '@', as redis-py reads it.
+    for url in [
+        format!("redis://default:{SECRET}@127.0.0.1:{port}"),
+        format!("redis://:{SECRET}@127.0.0.1:{port}/1"),
+        format!("redis://{encoded}@127.0.0.1:{port}"),
+        format!("redis://127.0.0.1:{port}?password={SECRET}"),
+        format!("redis://127.0.0.1:{port}?pass={encoded}&db=2"),
+        format!("unix://{socket}?password={encoded}"),
+        format!("unix://:{encoded}@{socket}"),
+    ] {
+        run(["redis", &url]).code(0);
+        audit(&["redis", &url], &[]);
+    }
+    // Logins that fail, a server that speaks TLS, and usage errors.
+    for url in [
+        format!("redis://default:{SECRET}x@127.0.0.1:{port}"),
+        format!("redis://{SECRET}x@127.0.0.1:{port}"),
+        format!("rediss://:{SECRET}@127.0.0.1:{port}"),
+        format!("redis://:ab/{SECRET}@127.0.0.1:{port}"),
+        format!("redis://:ab?{SECRET}@127.0.0.1:{port}"),
+        format!("redis://:{SECRET}#x@127.0.0.1:{port}"),
+        format!("redis://:%zz{SECRET}@127.0.0.1:{port}"),
+        format!("redis://{encoded}@127.0.0.1:0"),
+        format!("redis://:{encoded}@cache:port"),
+        format!("redis://127.0.0.1:{port}?password={encoded}&db=x"),
+        format!("redis://127.0.0.1:{port}?{encoded}=1"),
+    ] {
+        audit(&["redis", "-t", "300ms", &url], &[]);
+    }
+    audit(&["redis", &format!("redis://127.0.0.1:{port}")], &[("REDISCLI_AUTH", SECRET)]);
 }

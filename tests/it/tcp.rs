@@ -348,3 +348,39 @@ fn a_throwaway_postgres_and_redis_answer_on_their_own_ports() {
     assert_eq!(redis.cli(Some("redis-Secret"), &["PING"]), "PONG");
     assert!(redis.cli(None, &["PING"]).starts_with("NOAUTH"));
 }
+
+#[test]
+fn a_url_is_refused_by_its_scheme_only() {
+    for (target, named) in [
+        ("postgres://app:hunter2@db:5432/app", "'postgres://…': a URL is not a TCP target; write HOST:PORT"),
+        ("https://user:hunter2@db/", "'https://…': a URL is not a TCP target; write HOST:PORT"),
+        ("tcp://u:hunter2@db:5432", "'tcp://…': a TCP target has no user or password; write HOST:PORT"),
+        ("app:hunter2@db:5432", "'…': a TCP target has no user or password; write HOST:PORT"),
+        ("app:hunter2", "'…': the port is not a number from 1 to 65535"),
+        ("hunter2 x:1", "'…': the host is not a host name or IP address; write HOST:PORT"),
+    ] {
+        for extra in [&[][..], &["--json"], &["-v"], &["--wait", "300ms"]] {
+            let result = probe().args(extra).args(["tcp", target]).run();
+            let line = result.code(3).stderr_line();
+            assert!(line.starts_with("probe: ") && line.contains(named), "{target}: {line}");
+            result.hides("hunter2");
+        }
+    }
+}
+
+#[test]
+fn a_port_alone_is_this_host_and_tcp_urls_are_read() {
+    let open = sockets::open("127.0.0.1:0");
+    let port = open.addr.port();
+    let result = run(["tcp", &format!(":{port}")]);
+    assert!(
+        result.code(0).stdout_line().starts_with(&format!("tcp localhost:{port}: ok: connected to ")),
+        "{result}"
+    );
+    let result = run(["tcp", &format!("tcp://127.0.0.1:{port}")]);
+    assert!(
+        result.code(0).stdout_line().starts_with(&format!("tcp 127.0.0.1:{port}: ok: connected (")),
+        "{result}"
+    );
+    run(["tcp", "db:0"]).says(3, "'…': '0' is not a port (1 to 65535)");
+}

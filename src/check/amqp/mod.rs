@@ -3,14 +3,16 @@
 //! vhost, OpenOk; the connection then ends with Close and CloseOk, which leaves RabbitMQ's log
 //! at its info-level accepting and closing lines. `--ping` stops at Connection.Start, with no
 //! credentials. The frames are written here (`wire`), over a socket opened here, so every phase
-//! is timed and under the deadline.
+//! is timed and under the deadline. URLs are read by `url` (on `uri`); sockets and TLS are
+//! `net`'s and `tls`'s.
 
+#[cfg(any(test, fuzzing))]
+pub mod fuzz;
 pub mod url;
 pub mod wire;
 
 use std::{
-    io::{self, Read, Write},
-    net::TcpStream,
+    io::{self, Write},
     sync::Arc,
     time::Duration,
 };
@@ -23,10 +25,12 @@ use super::{Check, Target};
 use crate::{
     deadline::Deadline,
     env::Env,
-    net::{self, HostPort},
+    net::{self, Endpoint, HostPort, Stream},
     outcome::Verdict,
+    quote,
     tls::{self, Tls, TlsArgs},
     trace::Trace,
+    uri,
 };
 
 const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672";
@@ -61,13 +65,20 @@ impl Args {
             (true, Some(url)) => vec![url],
             (true, None) => vec![DEFAULT_URL.to_owned()],
         };
-        urls.iter()
-            .map(|text| {
-                let label = url::label(text);
-                let url = url::parse(text).map_err(|why| anyhow::anyhow!("'{label}': {why}"))?;
-                let tls = self.tls_config(&url, env).map_err(|err| anyhow::anyhow!("'{label}': {err:#}"))?;
-                let check = Amqp { url, tls, ping: self.ping };
-                Ok(Target { label, check: Arc::new(check) })
+        let parsed = urls
+            .iter()
+            .map(|text| url::parse(text).map_err(|why| anyhow::anyhow!("'{}': {why}", uri::unparsed(text))))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if !parsed.iter().any(|url| url.tls) {
+            // Refuses a TLS option that no target would use.
+            Tls::load(&self.tls, env, false)?;
+        }
+        parsed
+            .into_iter()
+            .map(|url| {
+                let tls = self.tls_config(&url, env).map_err(|err| anyhow::anyhow!("'{}': {err:#}", url.label))?;
+                let label = url.label.clone();
+                Ok(Target { label, check: Arc::new(Amqp { url, tls, ping: self.ping }) })
             })
             .collect()
     }
@@ -117,43 +128,28 @@ impl Check for Amqp {
         let verdict = match self.handshake(&mut session) {
             Ok(verdict) | Err(verdict) => verdict,
         };
-        // Dropping the stream closes the socket with a FIN (after a TLS close_notify).
-        if let Stream::Tls(tls) = &mut stream {
-            tls.conn.send_close_notify();
-            let _ = tls.flush();
-        }
+        // A TLS close_notify, then a FIN.
+        stream.close();
         verdict
     }
 }
 
 impl Amqp {
+    /// The socket (its connect capped by `connection_timeout` too), and TLS on it for amqps://.
     fn open(&self, deadline: Deadline, trace: &Trace) -> Result<Stream, String> {
-        let target = HostPort { host: self.url.host.clone(), port: self.url.port };
-        trace.enter("resolve");
-        let addrs = net::resolve(&target)?;
-        trace.enter("connect");
-        let cap = self.url.connection_timeout.unwrap_or(Duration::MAX);
-        let tcp = net::first_to_answer(&addrs, deadline, |addr, share| {
-            TcpStream::connect_timeout(addr, share.min(cap)).map_err(|err| net::describe(&err))
-        })?;
-        let _ = tcp.set_nodelay(true);
-        let Some(config) = &self.tls else { return Ok(Stream::Plain(tcp)) };
+        let target = Endpoint::Tcp(HostPort { host: self.url.host.clone(), port: self.url.port });
+        let connect_by = match self.url.connection_timeout {
+            Some(cap) if cap < deadline.remaining() => Deadline::new(cap, None),
+            _ => deadline,
+        };
+        let socket = net::open(&target, connect_by, trace)?;
+        let Some(config) = &self.tls else { return Ok(Stream::Plain(socket)) };
         trace.enter("tls");
         let name = match &self.url.server_name {
-            Some(ServerName::Name(name)) => name.clone(),
-            _ => self.url.host.clone(),
+            Some(ServerName::Name(name)) => name,
+            _ => &self.url.host,
         };
-        let name = rustls::pki_types::ServerName::try_from(name)
-            .map_err(|_| format!("TLS: '{}' is not a valid server name", self.url.host))?;
-        let mut conn =
-            rustls::ClientConnection::new(Arc::clone(config), name).map_err(|err| tls::describe(&err))?;
-        let mut tcp = tcp;
-        while conn.is_handshaking() {
-            let _ = tcp.set_read_timeout(Some(deadline.socket_timeout()));
-            let _ = tcp.set_write_timeout(Some(deadline.socket_timeout()));
-            conn.complete_io(&mut tcp).map_err(|err| describe_io(&err))?;
-        }
-        Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
+        tls::handshake(socket, name, Arc::clone(config), deadline, &PROTOCOL)
     }
 
     fn handshake(&self, session: &mut Session<'_>) -> Result<Verdict, Verdict> {
@@ -168,7 +164,7 @@ impl Amqp {
             }
             other => return Err(unexpected(&other, "Connection.Start")),
         };
-        let broker = server.describe().unwrap_or_else(|| "the broker".to_owned());
+        let broker = server.describe().map_or_else(|| "the broker".to_owned(), quote::peer);
         if self.ping {
             // Closing the socket here is what RabbitMQ logs least about: one warning. Any method
             // sent now, even Close, is a protocol error it logs as one.
@@ -225,12 +221,12 @@ impl Amqp {
         blocked = session.close(blocked);
         let who = match mechanism {
             Mechanism::External => "with the client certificate".to_owned(),
-            _ => format!("as {}", url.user),
+            _ => format!("as {}", quote::escaped(&url.user)),
         };
-        let mut seen = format!("{broker}, logged in {who} to vhost {}", url.vhost);
+        let mut seen = format!("{broker}, logged in {who} to vhost {}", quote::escaped(&url.vhost));
         if let Some(reason) = blocked {
             // Healthy all the same: consumers, which an alarm never blocks, are what clear it.
-            seen.push_str(&format!(", but the broker blocks publishing: {reason}"));
+            seen.push_str(&format!(", but the broker blocks publishing: {}", quote::peer(reason)));
         }
         Ok(Verdict::healthy(seen))
     }
@@ -243,7 +239,7 @@ impl Amqp {
             let wanted: Vec<&str> = wanted.iter().map(|m| m.name()).collect();
             Verdict::unhealthy(format!(
                 "the broker offers {}, not {}",
-                if offered.is_empty() { "no login mechanism".to_owned() } else { offered.join(", ") },
+                if offered.is_empty() { "no login mechanism".to_owned() } else { quote::peer(offered.join(", ")) },
                 wanted.join(" or ")
             ))
         })
@@ -298,11 +294,11 @@ impl From<Failure> for Verdict {
 
 impl Session<'_> {
     fn send(&mut self, bytes: &[u8]) -> Result<(), Verdict> {
-        self.stream.set_timeouts(self.deadline.socket_timeout());
+        self.stream.set_timeout(self.deadline.socket_timeout());
         self.stream.write_all(bytes).and_then(|()| self.stream.flush()).map_err(|err| {
             Verdict::unreachable(match err.kind() {
                 io::ErrorKind::BrokenPipe => "connection closed by peer".to_owned(),
-                _ => describe_io(&err),
+                _ => net::describe(&err),
             })
         })
     }
@@ -314,10 +310,10 @@ impl Session<'_> {
 
     fn read_within(&mut self, timeout: Duration) -> Result<Method, Failure> {
         loop {
-            self.stream.set_timeouts(timeout.max(Duration::from_millis(1)));
+            self.stream.set_timeout(timeout.max(Duration::from_millis(1)));
             let frame = wire::read_frame(self.stream).map_err(|err| match err {
                 WireError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => Failure::Closed,
-                WireError::Io(io) => Failure::Other(Verdict::unreachable(describe_io(&io))),
+                WireError::Io(io) => Failure::Other(Verdict::unreachable(net::describe(&io))),
                 other => Failure::Other(Verdict::unreachable(other.to_string())),
             })?;
             match (frame.kind, frame.channel) {
@@ -341,7 +337,7 @@ impl Session<'_> {
     /// one the user has no access to.
     fn refused(&mut self, code: u16, text: &str) -> Verdict {
         let _ = self.send(&wire::close_ok());
-        Verdict::unhealthy(format!("{code} {text}"))
+        Verdict::unhealthy(format!("{code} {}", quote::peer(text)))
     }
 
     /// Ends the connection with Close and waits for CloseOk, so the broker logs a normal close.
@@ -381,57 +377,9 @@ fn unexpected(method: &Method, expected: &str) -> Verdict {
     Verdict::unreachable(format!("the answer is not AMQP 0-9-1 ({seen} where {expected} was expected)"))
 }
 
-/// An I/O error, or the TLS error inside one, as a short phrase.
-fn describe_io(err: &io::Error) -> String {
-    match err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        Some(tls_error) => tls::describe(tls_error),
-        None => net::describe(err),
-    }
-}
-
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn set_timeouts(&self, timeout: Duration) {
-        let tcp = match self {
-            Stream::Plain(tcp) => tcp,
-            Stream::Tls(tls) => &tls.sock,
-        };
-        let _ = (tcp.set_read_timeout(Some(timeout)), tcp.set_write_timeout(Some(timeout)));
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(tcp) => tcp.read(buf),
-            Stream::Tls(tls) => tls.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(tcp) => tcp.write(buf),
-            Stream::Tls(tls) => tls.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(tcp) => tcp.flush(),
-            Stream::Tls(tls) => tls.flush(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::{net::TcpListener, thread, time::Instant};
+    use std::{io::Read, net::TcpListener, thread, time::Instant};
 
     use super::{wire::tests::*, *};
     use crate::outcome::Status;
@@ -583,7 +531,9 @@ mod tests {
         assert_eq!(labels(&[], &env).unwrap(), ["amqp://app:***@rabbit/orders"]);
         assert_eq!(labels(&[], &Vars(&[("AMQP_URL", "")])).unwrap(), ["amqp://guest:***@127.0.0.1:5672"]);
         let err = labels(&["amqp://u:secret@h/?nope=1"], &Vars(&[])).unwrap_err().to_string();
-        assert!(err.starts_with("'amqp://u:***@h/?nope=1': unknown query parameter 'nope'"), "{err}");
+        assert!(err.starts_with("'amqp://…': unknown query parameter 'nope'"), "{err}");
+        let err = labels(&["amqp://u:secret@h/", "amqp://h/"], &Vars(&[]));
+        assert_eq!(err.unwrap(), ["amqp://u:***@h/", "amqp://h/"]);
     }
 
     #[test]

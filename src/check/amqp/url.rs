@@ -1,14 +1,19 @@
 //! AMQP URLs as RabbitMQ's URI specification reads them (rabbitmq.com/uri-spec.html and
 //! uri-query-parameters.html): `amqp[s]://[user[:password]@]host[:port][/vhost][?query]`, parts
 //! percent-encoded, absent parts taking the defaults (guest, guest, port 5672 or 5671, vhost `/`).
-//! One difference, as pika and kombu read the URLs of the apps probe stands in for: an empty
-//! vhost (`amqp://host/`) and `//` mean `/`, where the specification reads the vhost `""`.
+//! `uri` splits and decodes the text (RFC 3986: the user part ends at the last `@` of the
+//! authority) and builds the label; the spec's defaults, the vhost and the query's meaning are
+//! read here. One difference, as pika and kombu read the URLs of the apps probe stands in for:
+//! an empty vhost (`amqp://host/`) and `//` mean `/`, where the specification reads the vhost
+//! `""`. No error message quotes a part of the text that could hold a secret.
 
 use std::{path::PathBuf, time::Duration};
 
 use crate::{
-    net::{parse_port, percent_decode},
-    secret::{Secret, printable_name, redact_url},
+    net::parse_port,
+    quote,
+    secret::{Secret, printable_name},
+    uri::{self, Uri, Userinfo},
 };
 
 /// One broker to log in to, and how.
@@ -34,6 +39,8 @@ pub struct AmqpUrl {
     pub verify: bool,
     /// `server_name_indication`: a name to send and verify instead of the host, or `disable`.
     pub server_name: Option<ServerName>,
+    /// The URL as printed: its password, in the user part or a secret-named parameter, masked.
+    pub label: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,60 +69,34 @@ pub enum ServerName {
 
 pub const USAGE: &str = "amqp://user:password@host:port/vhost or amqps://…";
 
-/// The URL as printed: its password, in the user part or a `password=` parameter, as `***`.
-pub fn label(text: &str) -> String {
-    let redacted = redact_url(text);
-    let Some((base, query)) = redacted.split_once('?') else { return redacted };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", pairs.join("&"))
-}
-
 /// Reads an AMQP URL; the error says what is wrong, without the URL.
 pub fn parse(text: &str) -> Result<AmqpUrl, String> {
-    let (scheme, rest) =
-        text.split_once("://").ok_or_else(|| format!("not an AMQP URL; write it as {USAGE}"))?;
-    let tls = match scheme.to_ascii_lowercase().as_str() {
+    let uri = Uri::parse(text, Userinfo::LastAt).ok_or_else(|| format!("not an AMQP URL; write it as {USAGE}"))?;
+    let tls = match uri.scheme().to_ascii_lowercase().as_str() {
         "amqp" => false,
         "amqps" => true,
         other => return Err(format!("'{other}://' is not an AMQP scheme; write it as {USAGE}")),
     };
-    // RFC 3986: the authority ends at the first '/', '?' or '#'. An '@' after it means a
-    // password with one of those unencoded, which no part of the error may quote.
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    if rest[authority_end..].contains('@') {
-        return Err("an '@' comes after the host; in a password, write '/' as %2F, '?' as %3F \
-                    and '#' as %23"
-            .to_owned());
+    // An '@' after the authority means a password with an unencoded '/', '?' or '#'.
+    if uri.stray_at() {
+        return Err(uri::STRAY_AT.to_owned());
     }
-    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (authority, path) = rest.find('/').map_or((rest, None), |at| (&rest[..at], Some(&rest[at..])));
-    let (userinfo, hostport) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
-    let (user, password) = match userinfo {
-        None => ("guest".to_owned(), Secret::new("guest")),
-        Some(userinfo) => {
-            let (user, password) = userinfo.split_once(':').map_or((userinfo, None), |(u, p)| (u, Some(p)));
-            let password = match password {
-                Some(password) => Secret::new(percent_decode(password)?),
-                None => Secret::new("guest"),
-            };
-            (percent_decode(user)?, password)
-        }
+    let password = match uri.password() {
+        Some(password) => Secret::new(decode(password, "password")?),
+        None => Secret::new("guest"),
     };
-    let (host, port) = host_port(hostport)?;
+    let user = match uri.user() {
+        Some(user) => decode(user, "user name")?,
+        None => "guest".to_owned(),
+    };
+    let (host, port) = host_port(uri.hosts())?;
     let mut url = AmqpUrl {
         tls,
         host,
         port: port.unwrap_or(if tls { 5671 } else { 5672 }),
         user,
         password,
-        vhost: vhost(path)?,
+        vhost: vhost(uri.path())?,
         heartbeat: None,
         connection_timeout: None,
         channel_max: None,
@@ -126,51 +107,50 @@ pub fn parse(text: &str) -> Result<AmqpUrl, String> {
         keyfile: None,
         verify: true,
         server_name: None,
+        label: uri.label([]),
     };
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        url.set(key, value)?;
+    for param in uri.params() {
+        url.set(param.name, param.value.unwrap_or_default())?;
     }
     Ok(url)
+}
+
+/// A part of the URL, percent-decoded.
+fn decode(text: &str, what: &str) -> Result<String, String> {
+    uri::decode(text).map(|text| text.into_owned()).map_err(|why| format!("the {what} {why}"))
 }
 
 /// `host[:port]`, an IPv6 address in brackets; an empty host is `localhost`, as the Erlang
 /// client and pika read it.
 fn host_port(text: &str) -> Result<(String, Option<u16>), String> {
-    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or("an IPv6 address needs its closing ']'")?;
-        host.parse::<std::net::Ipv6Addr>().map_err(|_| format!("'{host}' is not an IPv6 address"))?;
-        let port = match after {
-            "" => None,
-            _ => Some(after.strip_prefix(':').ok_or(format!("'{after}' after the IPv6 address"))?),
-        };
-        (host.to_owned(), port)
-    } else {
-        let (host, port) = text.rsplit_once(':').map_or((text, None), |(h, p)| (h, Some(p)));
-        let host = percent_decode(host)?;
-        let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
-        if !host.chars().all(valid) {
-            return Err(format!("'{}' is not a host name or IP address", printable_name(&host)));
-        }
-        (if host.is_empty() { "localhost".to_owned() } else { host }, port)
+    let bracketed = text.starts_with('[');
+    let (host, port) = uri::split_host_port(text)?;
+    let host = match bracketed {
+        true => host.to_owned(),
+        false => decode(host, "host")?,
     };
+    if !bracketed && !host.is_empty() && !uri::is_host_name(&host) {
+        return Err("the host is not a host name or IP address".to_owned());
+    }
+    let host = if host.is_empty() { "localhost".to_owned() } else { host };
     Ok((host, port.filter(|port| !port.is_empty()).map(parse_port).transpose()?))
 }
 
 /// The path after the authority as a vhost: `/` when absent, empty or `//` (pika's reading);
 /// otherwise one percent-decoded segment, so a vhost with a `/` in it is written `%2F`.
-fn vhost(path: Option<&str>) -> Result<String, String> {
+fn vhost(path: &str) -> Result<String, String> {
     let segment = match path {
-        None | Some("/" | "//") => return Ok("/".to_owned()),
-        Some(path) => &path[1..],
+        "" | "/" | "//" => return Ok("/".to_owned()),
+        path => &path[1..],
     };
     if segment.contains('/') {
         return Err(format!(
-            "the vhost '{segment}' has a '/' in it; write it as '{}', each '/' as %2F",
-            segment.replace('/', "%2F")
+            "the vhost '{}' has a '/' in it; write it as '{}', each '/' as %2F",
+            quote::escaped(segment),
+            quote::escaped(&segment.replace('/', "%2F"))
         ));
     }
-    let vhost = percent_decode(segment)?;
+    let vhost = decode(segment, "vhost")?;
     if vhost.len() > 255 {
         return Err("the vhost is longer than AMQP's 255 bytes".to_owned());
     }
@@ -181,13 +161,14 @@ impl AmqpUrl {
     /// One query parameter, from RabbitMQ's list (uri-query-parameters.html) plus pika's
     /// `frame_max`. An unknown one is an error, so a typo is not silently ignored.
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let value = percent_decode(value)?;
+        let value = decode(value, &format!("value of {}", printable_name(key)))?;
+        let shown = quote::escaped(&value);
         let number = |max: u64| -> Result<u64, String> {
             value
                 .parse::<u64>()
                 .ok()
                 .filter(|n| *n <= max)
-                .ok_or_else(|| format!("{key}={value}: a whole number from 0 to {max} is expected"))
+                .ok_or_else(|| format!("{key}={shown}: a whole number from 0 to {max} is expected"))
         };
         let needs_tls = || -> Result<(), String> {
             match self.tls {
@@ -217,7 +198,7 @@ impl AmqpUrl {
                 "plain" => Mechanism::Plain,
                 "amqplain" => Mechanism::AmqPlain,
                 "external" => Mechanism::External,
-                _ => return Err(format!("auth_mechanism={value}: plain, amqplain or external")),
+                _ => return Err(format!("auth_mechanism={shown}: plain, amqplain or external")),
             }),
             "cacertfile" | "certfile" | "keyfile" => {
                 needs_tls()?;
@@ -236,7 +217,7 @@ impl AmqpUrl {
                 self.verify = match value.as_str() {
                     "verify_peer" => true,
                     "verify_none" => false,
-                    _ => return Err(format!("verify={value}: verify_peer or verify_none")),
+                    _ => return Err(format!("verify={shown}: verify_peer or verify_none")),
                 };
             }
             "server_name_indication" => {
@@ -340,6 +321,7 @@ mod tests {
             ("amqp://u:123/hunter2@h/x", "an '@' comes after the host"),
             ("amqp://u:hun?ter2@h/x", "an '@' comes after the host"),
             ("amqp://u:hunter2", "the port is not a number"),
+            ("amqp://u:%zzhunter2@h/", "the password has a '%' not followed by two hex digits"),
             ("amqp://h/?hunter2%21=1", "unknown query parameter '…'"),
             ("amqp://[::1/", "closing ']'"),
             ("amqp://a b/", "not a host name"),
@@ -366,8 +348,9 @@ mod tests {
 
     #[test]
     fn labels_hide_passwords() {
-        assert_eq!(label("amqp://app:s3cret@h/v"), "amqp://app:***@h/v");
-        assert_eq!(label("amqps://h/?keyfile=/k&password=s3cret"), "amqps://h/?keyfile=/k&password=***");
+        assert_eq!(url("amqp://app:s3cret@h/v").label, "amqp://app:***@h/v");
+        assert_eq!(url("amqp://app:s3@cret@h/v").label, "amqp://app:***@h/v");
+        assert_eq!(url("amqp://app:s3@cret@h/v").password.expose(), "s3@cret");
         assert_eq!(format!("{:?}", url("amqp://app:s3cret@h/").password), "***");
     }
 }
@@ -398,7 +381,7 @@ mod properties {
             prop_assert_eq!(&u.vhost, &vhost);
             prop_assert_eq!(u.port, port);
             let shown = format!("amqp://{}:***@rabbit:{port}/{}", encode(&user), encode(&vhost));
-            prop_assert_eq!(label(&text), shown);
+            prop_assert_eq!(u.label, shown);
         }
     }
 }

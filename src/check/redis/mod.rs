@@ -1,28 +1,33 @@
 //! `probe redis`: connect, authenticate, select the database, PING; healthy on PONG. Error
 //! replies are verdicts quoted as the server wrote them (redis-cli exits 0 on them; this does
-//! not). URLs are read as redis-cli and redis-py read them (`url`); the protocol is spoken here
-//! (`resp`), one command at a time, so each phase is timed and each reply is seen whole.
+//! not). URLs are read as redis-cli and redis-py read them (`url`, on `uri`); the protocol is
+//! spoken here (`resp`), one command at a time over `net`'s stream, so each phase is timed and
+//! each reply is seen whole.
 
+#[cfg(any(test, fuzzing))]
+pub mod fuzz;
+mod plain_port;
 pub mod resp;
 pub mod url;
 
-use std::{io, net::TcpStream, os::unix::net::UnixStream, path::PathBuf, sync::Arc, time::Duration};
-
-use rustls::{ClientConnection, StreamOwned, pki_types::ServerName};
+use std::{sync::Arc, time::Duration};
 
 use self::{
-    resp::{Connection, Failure, Reply, Stream},
+    resp::{Connection, Failure, Reply},
     url::{RedisUrl, Verify},
 };
 use super::{Check, Target};
 use crate::{
     deadline::Deadline,
     env::Env,
-    net::{self, HostPort},
+    login::{PasswordArgs, Role},
+    net::{self, Endpoint, HostPort},
     outcome::{Status, Verdict},
-    secret::{Secret, read_password_file, redact_unparsed, redact_url},
-    tls::{self, Tls, TlsArgs, has_scheme},
+    quote,
+    secret::Secret,
+    tls::{Tls, TlsArgs},
     trace::Trace,
+    uri,
 };
 
 /// Redis's words for a TLS port asked in plain text and the reverse.
@@ -34,15 +39,16 @@ const PROTOCOL: net::Protocol =
 pub struct Args {
     /// redis://[[user:]password@]host[:port][/db], rediss:// (TLS) or unix:///path, as redis-cli
     /// and redis-py read them (?password=, ?db=, ?username= too); with none, REDIS_URL, else
-    /// redis://127.0.0.1:6379.
+    /// redis://127.0.0.1:6379. A URL without a password takes --password-file's, else
+    /// REDISCLI_AUTH's.
     #[arg(value_name = "URL")]
     targets: Vec<String>,
 
-    /// Read the password from FILE (a trailing newline is ignored); REDISCLI_AUTH also works.
-    #[arg(long, value_name = "FILE")]
-    password_file: Option<PathBuf>,
+    #[command(flatten)]
+    password: PasswordArgs,
 
-    /// Healthy only on a server in this role (from ROLE, asked even under --alive).
+    /// Healthy only on a server in this role (from ROLE, asked even under --alive); master is
+    /// primary's other name.
     #[arg(long, value_enum, value_name = "ROLE")]
     expect_role: Option<Role>,
 
@@ -54,34 +60,29 @@ pub struct Args {
     tls: TlsArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Role {
-    Master,
-    Replica,
-}
-
 impl Args {
     /// The targets, or REDIS_URL, or the default; the password, when a URL has none, from
     /// --password-file, else REDISCLI_AUTH (as redis-cli). Every URL is read before any I/O.
     pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
-        let file_password = self.password_file.as_deref().map(read_password_file).transpose()?;
         let env_password = env.var("REDISCLI_AUTH").filter(|pw| !pw.is_empty()).map(Secret::new);
+        let fallback_password = self.password.read()?.or(env_password);
         let texts = match (self.targets.is_empty(), env.var("REDIS_URL").filter(|url| !url.is_empty())) {
             (false, _) => self.targets,
             (true, Some(url)) => vec![url],
             (true, None) => vec![DEFAULT_URL.to_owned()],
         };
-        let fallback_password = file_password.or(env_password);
-        let speaks_tls = texts.iter().any(|text| has_scheme(text, "rediss") || has_scheme(text, "valkeys"));
+        let urls = texts
+            .iter()
+            .map(|text| RedisUrl::parse(text).map_err(|why| anyhow::anyhow!("'{}': {why}", uri::unparsed(text))))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let speaks_tls = urls.iter().any(|url| matches!(url.address, url::Address::Tcp { tls: Some(_), .. }));
         let tls = Tls::load(&self.tls, env, speaks_tls)?;
         // One rustls configuration per kind of verification, built only if a target needs it.
         let mut configs: [Option<Arc<rustls::ClientConfig>>; 2] = [None, None];
-        let mut targets = Vec::with_capacity(texts.len());
-        for text in texts {
-            let url = RedisUrl::parse(&text)
-                .map_err(|why| anyhow::anyhow!("'{}': {why}", redact_unparsed(&text)))?;
+        let mut targets = Vec::with_capacity(urls.len());
+        for url in urls {
             let address = match url.address {
-                url::Address::Tcp { host, tls: None } => Address::Tcp(host),
+                url::Address::Tcp { host, tls: None } => Address::Plain(Endpoint::Tcp(host)),
                 url::Address::Tcp { host, tls: Some(verify) } => {
                     let insecure = verify == Verify::Nothing || tls.insecure();
                     let config = match &mut configs[usize::from(insecure)] {
@@ -90,7 +91,7 @@ impl Args {
                     };
                     Address::Tls(host, config)
                 }
-                url::Address::Unix(path) => Address::Unix(path),
+                url::Address::Unix(path) => Address::Plain(Endpoint::Unix(path)),
             };
             let redis = Redis {
                 address,
@@ -100,7 +101,7 @@ impl Args {
                 expect_role: self.expect_role,
                 alive: self.alive,
             };
-            targets.push(Target { label: redact_url(&text), check: Arc::new(redis) });
+            targets.push(Target { label: url.label, check: Arc::new(redis) });
         }
         Ok(targets)
     }
@@ -123,9 +124,9 @@ struct Redis {
 }
 
 enum Address {
-    Tcp(HostPort),
+    /// TCP or a unix socket, in plain text.
+    Plain(Endpoint),
     Tls(HostPort, Arc<rustls::ClientConfig>),
-    Unix(PathBuf),
 }
 
 /// Why the conversation stopped before its end.
@@ -144,25 +145,13 @@ impl From<Verdict> for Stop {
 impl Redis {
     fn connect(&self, deadline: Deadline, trace: &Trace) -> Result<Connection, Verdict> {
         let stream = match &self.address {
-            Address::Tcp(host) | Address::Tls(host, _) => {
-                trace.enter("resolve");
-                let addrs = net::resolve(host).map_err(Verdict::unreachable)?;
-                trace.enter("connect");
-                let tcp = net::connect(&addrs, deadline).map_err(Verdict::unreachable)?;
-                let _ = tcp.set_nodelay(true);
-                match &self.address {
-                    Address::Tls(_, config) => {
-                        trace.enter("tls");
-                        handshake(tcp, &host.host, Arc::clone(config), deadline)?
-                    }
-                    _ => Stream::Tcp(tcp),
-                }
-            }
-            Address::Unix(path) => {
-                trace.enter("connect");
-                Stream::Unix(
-                    UnixStream::connect(path).map_err(|err| Verdict::unreachable(net::describe(&err)))?,
-                )
+            Address::Plain(endpoint) => net::open(endpoint, deadline, trace).map_err(Verdict::unreachable)?.into(),
+            Address::Tls(host, config) => {
+                let endpoint = Endpoint::Tcp(host.clone());
+                let socket = net::open(&endpoint, deadline, trace).map_err(Verdict::unreachable)?;
+                trace.enter("tls");
+                plain_port::handshake(socket, &endpoint, &host.host, Arc::clone(config), deadline)
+                    .map_err(Verdict::unreachable)?
             }
         };
         Ok(Connection::new(stream))
@@ -193,62 +182,67 @@ impl Redis {
             let reply = send(connection, "select", &[b"SELECT", db.as_bytes()], deadline, trace)?;
             self.expect_ok("SELECT", reply)?;
         }
-        let seen = match send(connection, "ping", &[b"PING"], deadline, trace)? {
-            Reply::Status(pong) if pong == "PONG" => pong,
-            Reply::Error(error) => return Err(self.refused(error)),
-            other => {
-                return Err(Verdict::unhealthy(format!("PING answered {}, not PONG", other.text())).into());
-            }
-        };
-        Ok(seen)
+        match send(connection, "ping", &[b"PING"], deadline, trace)? {
+            // A bulk string too, as redis-py's ping() reads it (proxies answer so).
+            Reply::Status(pong) if pong == "PONG" => Ok(pong),
+            Reply::Bulk(Some(pong)) if pong == b"PONG" => Ok("PONG".to_owned()),
+            Reply::Error(error) => Err(self.refused(&error)),
+            other => Err(Verdict::unhealthy(format!("PING answered {}, not PONG", other.describe())).into()),
+        }
     }
 
     /// +OK goes on; an error reply stops the conversation.
     fn expect_ok(&self, command: &str, reply: Reply) -> Result<(), Stop> {
         match reply {
             Reply::Status(_) => Ok(()),
-            Reply::Error(error) => Err(self.refused(error)),
-            other => Err(Verdict::unhealthy(format!("{command} answered {}, not OK", other.text())).into()),
+            Reply::Error(error) => Err(self.refused(&error)),
+            other => Err(Verdict::unhealthy(format!("{command} answered {}, not OK", other.describe())).into()),
         }
     }
 
     /// An error reply is the server's verdict, quoted; with --alive, LOADING and MASTERDOWN
     /// mean alive.
-    fn refused(&self, error: String) -> Stop {
+    fn refused(&self, error: &str) -> Stop {
         match error.split(' ').next() {
-            Some("LOADING" | "MASTERDOWN") if self.alive => Stop::Alive(error),
-            _ => Stop::Verdict(Verdict::unhealthy(error)),
+            Some("LOADING" | "MASTERDOWN") if self.alive => Stop::Alive(quote::peer(error)),
+            _ => Stop::Verdict(Verdict::unhealthy(quote::peer(error))),
         }
     }
 
     /// Healthy with what was seen, unless --expect-role asks ROLE and the role is another. ROLE
     /// is asked after PONG, and after LOADING or MASTERDOWN under --alive: it answers then too.
-    fn judge_role(
-        &self,
-        seen: &str,
-        connection: &mut Connection,
-        deadline: Deadline,
-        trace: &Trace,
-    ) -> Verdict {
+    fn judge_role(&self, seen: &str, connection: &mut Connection, deadline: Deadline, trace: &Trace) -> Verdict {
         let Some(expected) = self.expect_role else { return Verdict::healthy(seen) };
         let role = match send(connection, "role", &[b"ROLE"], deadline, trace) {
             Ok(Reply::Array(Some(items))) => items.first().map(Reply::text).unwrap_or_default(),
-            Ok(Reply::Error(error)) => return Verdict::unhealthy(error),
+            Ok(Reply::Error(error)) => return Verdict::unhealthy(quote::peer(error)),
             Ok(other) => other.text(),
             Err(Stop::Verdict(verdict)) => return verdict,
             Err(Stop::Alive(error)) => return Verdict::unhealthy(error),
         };
-        let shown = if role == "slave" { "replica" } else { role.as_str() };
+        let shown = if role == "slave" { "replica".to_owned() } else { quote::peer(&role) };
         let wanted = match expected {
-            Role::Master => "master",
+            Role::Primary => "master",
             Role::Replica => "replica",
         };
         if shown == wanted {
-            Verdict::healthy(format!("{seen}, role {shown}"))
+            Verdict::healthy(then(seen, ",", &format!("role {shown}")))
         } else {
-            Verdict::unhealthy(format!("{seen}, but the role is {shown}, not {wanted}"))
+            Verdict::unhealthy(then(seen, ",", &format!("but the role is {shown}, not {wanted}")))
         }
     }
+}
+
+/// `said`, then `more`: after `separator` when `said` runs on, as a new sentence when a
+/// server's reply in it ended one (`…set to 'no'. But the role is replica`), so that the two
+/// never meet as `'no'.,`.
+fn then(said: &str, separator: &str, more: &str) -> String {
+    if !said.ends_with(['.', '!', '?']) {
+        return format!("{said}{separator} {more}");
+    }
+    let mut chars = more.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{said} {first}{}", chars.as_str())
 }
 
 impl Check for Redis {
@@ -266,7 +260,8 @@ impl Check for Redis {
             Err(Stop::Verdict(verdict)) => verdict,
         };
         if not_needed && verdict.status == Status::Healthy {
-            verdict.message.push_str("; the password was not needed: the server asks for none");
+            verdict.message =
+                then(&verdict.message, ";", "the password was not needed: the server asks for none");
         }
         // A server that answered answers QUIT too; one that did not is left alone.
         if verdict.status != Status::Unreachable {
@@ -287,9 +282,8 @@ fn send(
     trace: &Trace,
 ) -> Result<Reply, Stop> {
     trace.enter(phase);
-    connection
-        .command(args, deadline.socket_timeout())
-        .map_err(|failure| Stop::Verdict(unreachable(&failure)))
+    let first = !connection.has_answered() && !connection.is_tls_or_unix();
+    connection.command(args, deadline.socket_timeout()).map_err(|failure| Stop::Verdict(unreachable(&failure, first)))
 }
 
 /// QUIT, as redis-cli leaves, and its `+OK` read before closing: a client that closes first
@@ -307,42 +301,43 @@ fn no_password_configured(error: &str) -> bool {
         || error.starts_with("ERR Client sent AUTH, but no password is set")
 }
 
-/// No usable answer: the socket's or TLS's complaint, or bytes that are not RESP.
-fn unreachable(failure: &Failure) -> Verdict {
+/// No usable answer: the socket's or TLS's complaint, or bytes that are not RESP. A plain
+/// Redis always answers a command, so a reset before any reply to the first one over plain TCP
+/// is what a TLS port (OpenSSL's, as redis-server's `--tls-port`) does to plain text.
+fn unreachable(failure: &Failure, first_in_plain_text: bool) -> Verdict {
     Verdict::unreachable(match failure {
         Failure::NotRedis => "the answer is not Redis's protocol".to_owned(),
         Failure::SpeaksTls => PROTOCOL.speaks_tls(),
-        Failure::Io(err) => describe_io(err),
+        Failure::Io(err) if first_in_plain_text && err.kind() == std::io::ErrorKind::ConnectionReset => {
+            PROTOCOL.reset_by_tls_port()
+        }
+        Failure::Io(err) => net::describe(err),
     })
 }
 
-fn describe_io(err: &io::Error) -> String {
-    match err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        Some(tls_error) => tls::describe(tls_error),
-        None => net::describe(err),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The TLS handshake, within the deadline, naming the server as the URL does (SNI and the
-/// name the certificate must hold).
-fn handshake(
-    mut tcp: TcpStream,
-    host: &str,
-    config: Arc<rustls::ClientConfig>,
-    deadline: Deadline,
-) -> Result<Stream, Verdict> {
-    let name = ServerName::try_from(host.to_owned())
-        .map_err(|_| Verdict::unreachable(format!("TLS: '{host}' is not a name a certificate can hold")))?;
-    let mut tls =
-        ClientConnection::new(config, name).map_err(|err| Verdict::unreachable(tls::describe(&err)))?;
-    let timeout = Some(deadline.socket_timeout());
-    let _ = (tcp.set_read_timeout(timeout), tcp.set_write_timeout(timeout));
-    while tls.is_handshaking() {
-        match tls.complete_io(&mut tcp) {
-            Ok((0, 0)) => return Err(Verdict::unreachable("connection closed by peer")),
-            Ok(_) => {}
-            Err(err) => return Err(Verdict::unreachable(describe_io(&err))),
-        }
+    #[test]
+    fn a_reply_and_what_follows_never_meet_as_doubled_punctuation() {
+        let masterdown = "alive: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+        assert_eq!(
+            then(masterdown, ",", "but the role is replica, not master"),
+            format!("{masterdown} But the role is replica, not master")
+        );
+        assert_eq!(then("PONG", ",", "role master"), "PONG, role master");
+        assert_eq!(
+            then("PONG", ";", "the password was not needed: the server asks for none"),
+            "PONG; the password was not needed: the server asks for none"
+        );
     }
-    Ok(Stream::Tls(Box::new(StreamOwned::new(tls, tcp))))
+
+    #[test]
+    fn a_reset_before_the_first_reply_over_plain_tcp_names_the_tls_port() {
+        let reset = Failure::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert_eq!(unreachable(&reset, true).message, PROTOCOL.reset_by_tls_port());
+        assert_eq!(unreachable(&reset, false).message, "connection reset by peer");
+        assert_eq!(unreachable(&Failure::SpeaksTls, false).message, PROTOCOL.speaks_tls());
+    }
 }

@@ -4,12 +4,10 @@
 
 use std::{
     io::{self, BufRead, BufReader, Read, Write},
-    net::TcpStream,
-    os::unix::net::UnixStream,
     time::Duration,
 };
 
-use rustls::{ClientConnection, StreamOwned};
+use crate::{net::Stream, quote};
 
 /// The longest status or error line kept, the longest bulk string, the most array items, and
 /// the deepest nesting: ROLE's reply is the largest a probe asks for, and far smaller.
@@ -41,6 +39,19 @@ impl Reply {
             }
         }
     }
+
+    /// The reply as a message quotes it: its kind said, its text escaped and bounded, so that
+    /// `PING answered …, not PONG` never reads as if PONG came.
+    pub fn describe(&self) -> String {
+        match self {
+            Reply::Status(text) => format!("the status '{}'", quote::peer(text)),
+            Reply::Error(text) => format!("the error '{}'", quote::peer(text)),
+            Reply::Integer(n) => format!("the integer {n}"),
+            Reply::Bulk(Some(bytes)) => format!("the bulk string '{}'", quote::peer(bytes)),
+            Reply::Bulk(None) | Reply::Array(None) => "nil".to_owned(),
+            Reply::Array(Some(items)) => format!("an array of {} ({})", items.len(), quote::peer(self.text())),
+        }
+    }
 }
 
 /// Why a command got no reply.
@@ -59,82 +70,45 @@ impl From<io::Error> for Failure {
     }
 }
 
-/// A connected socket of any kind probe reaches Redis over.
-pub enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
-        let timeout = Some(timeout.max(Duration::from_millis(1)));
-        match self {
-            Stream::Tcp(tcp) => tcp.set_read_timeout(timeout).and_then(|()| tcp.set_write_timeout(timeout)),
-            Stream::Tls(tls) => {
-                tls.sock.set_read_timeout(timeout).and_then(|()| tls.sock.set_write_timeout(timeout))
-            }
-            Stream::Unix(unix) => {
-                unix.set_read_timeout(timeout).and_then(|()| unix.set_write_timeout(timeout))
-            }
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(tcp) => tcp.read(buf),
-            Stream::Unix(unix) => unix.read(buf),
-            Stream::Tls(tls) => tls.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(tcp) => tcp.write(buf),
-            Stream::Unix(unix) => unix.write(buf),
-            Stream::Tls(tls) => tls.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Tcp(tcp) => tcp.flush(),
-            Stream::Unix(unix) => unix.flush(),
-            Stream::Tls(tls) => tls.flush(),
-        }
-    }
-}
-
 /// One connection to a server: commands go out, replies come back in order.
 pub struct Connection {
     reader: BufReader<Stream>,
+    /// A reply has come: the server speaks, whatever it says next.
+    answered: bool,
 }
 
 impl Connection {
     pub fn new(stream: Stream) -> Self {
-        Connection { reader: BufReader::with_capacity(4096, stream) }
+        Connection { reader: BufReader::with_capacity(4096, stream), answered: false }
+    }
+
+    /// True once a reply has been read whole.
+    pub fn has_answered(&self) -> bool {
+        self.answered
     }
 
     /// Sends `args` as one command and reads its reply, waiting at most `timeout` for each
     /// read and write.
     pub fn command(&mut self, args: &[&[u8]], timeout: Duration) -> Result<Reply, Failure> {
-        self.reader.get_ref().set_timeout(timeout)?;
+        self.reader.get_ref().set_timeout(timeout);
         let stream = self.reader.get_mut();
         stream.write_all(&encode(args))?;
         stream.flush()?;
-        read_reply(&mut self.reader, 0)
+        let reply = read_reply(&mut self.reader, 0)?;
+        self.answered = true;
+        Ok(reply)
     }
 
-    /// Ends a TLS session with its close_notify, so the server sees a clean close.
+    /// True when the connection is TLS, or a unix socket: no TLS port can have reset it.
+    pub fn is_tls_or_unix(&self) -> bool {
+        let stream = self.reader.get_ref();
+        stream.is_tls() || stream.socket().is_unix()
+    }
+
+    /// Ends a TLS session with its close_notify, then stops sending: the server sees a clean
+    /// close.
     pub fn close(mut self) {
-        if let Stream::Tls(tls) = self.reader.get_mut() {
-            tls.conn.send_close_notify();
-            let _ = tls.flush();
-        }
+        self.reader.get_mut().close();
     }
 }
 
@@ -233,6 +207,15 @@ mod tests {
         assert_eq!(reply.text(), "[slave, 127.0.0.1, 6379]");
         let nested = b"*2\r\n$6\r\nmaster\r\n*1\r\n*0\r\n";
         assert!(matches!(read(nested).unwrap(), Reply::Array(Some(items)) if items.len() == 2));
+    }
+
+    #[test]
+    fn a_reply_is_described_by_its_kind_on_one_line() {
+        assert_eq!(read(b"+OK\r\n").unwrap().describe(), "the status 'OK'");
+        assert_eq!(read(b"$5\r\nPONG\n\r\n").unwrap().describe(), "the bulk string 'PONG\\n'");
+        assert_eq!(read(b":1\r\n").unwrap().describe(), "the integer 1");
+        assert_eq!(read(b"$-1\r\n").unwrap().describe(), "nil");
+        assert_eq!(read(b"*1\r\n+a\x1bb\r\n").unwrap().describe(), "an array of 1 ([a\\x1bb])");
     }
 
     #[test]

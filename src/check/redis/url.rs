@@ -1,14 +1,16 @@
-//! Redis URLs, read as the two references read them: redis-cli for the authority and the path
-//! (`redis://[[user:]password@]host[:port][/db]`, a lone `word@` being the password), redis-py's
-//! `from_url` for the query (`?db=`, `?password=`, `?username=`) and its `unix:///path` form.
-//! Where they disagree or accept what probe refuses, README's "Differences from redis-cli and
-//! redis-py" says which way probe goes and why. No error message holds any part of the text.
+//! Redis URLs, read by `uri` as redis-py's `from_url` splits them (urllib: the user part ends at
+//! the last `@` of the authority, the password after its first `:`), with what only Redis knows
+//! added here: redis-cli's lone `word@` is the password, redis-py's query (`?db=`,
+//! `?password=`, `?username=`) and its `unix:///path` form. Where the two references disagree
+//! or accept what probe refuses, README's "Differences from redis-cli and redis-py" says which
+//! way probe goes and why. No error message holds any part of the text.
 
 use std::path::PathBuf;
 
 use crate::{
-    net::{HostPort, percent_decode},
+    net::{HostPort, parse_port},
     secret::{Secret, printable_name},
+    uri::{self, Param, Uri, Userinfo},
 };
 
 /// Where the server is, as a URL names it.
@@ -29,16 +31,20 @@ pub enum Verify {
     Nothing,
 }
 
-/// Everything a Redis URL says.
+/// Everything a Redis URL says, and the label it is printed under.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RedisUrl {
     pub address: Address,
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub db: i64,
+    /// The URL with every secret the parse found masked, the lone-word password included.
+    pub label: String,
 }
 
 pub const DEFAULT_PORT: u16 = 6379;
+
+const USAGE: &str = "write it as redis://[user:password@]host[:port][/db], rediss://… or unix:///path";
 
 /// redis-py's connection settings that mean nothing to a probe (its own deadline, no pool, no
 /// decoding): accepted, so that an app's REDIS_URL works as it is, and not used.
@@ -63,14 +69,14 @@ const IGNORED: &[&str] = &[
     "ssl_min_version",
 ];
 
+/// The query parameters whose values may hold an `@` (a password or user name does).
+const CREDENTIALS: &[&str] = &["password", "pass", "username", "user"];
+
 impl RedisUrl {
     /// Reads `text`; the error says what is wrong without quoting it.
     pub fn parse(text: &str) -> Result<RedisUrl, String> {
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or("not a Redis URL; write it as redis://[user:password@]host[:port][/db], rediss://… or unix:///path")?;
-        let scheme = scheme.to_ascii_lowercase();
-        let (unix, tls) = match scheme.as_str() {
+        let uri = Uri::parse(text, Userinfo::LastAt).ok_or(format!("not a Redis URL; {USAGE}"))?;
+        let (unix, tls) = match uri.scheme().to_ascii_lowercase().as_str() {
             "redis" | "valkey" => (false, false),
             "rediss" | "valkeys" => (false, true),
             "unix" | "redis+unix" | "valkey+unix" => (true, false),
@@ -80,77 +86,78 @@ impl RedisUrl {
                     .to_owned());
             }
         };
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, after) = rest.split_at(authority_end);
-        let (userinfo, hostport) = match authority.rfind('@') {
-            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-            None => (None, authority),
-        };
-        let (path, query, fragment) = split_after(after);
-        if fragment.is_some_and(|fragment| fragment.contains('@')) || path.contains('@') {
-            return Err("an '@' comes after the host; in a password, write '/' as %2F, '?' as %3F \
-                        and '#' as %23"
-                .to_owned());
+        if stray_at(&uri) {
+            return Err(uri::STRAY_AT.to_owned());
         }
-        let query = Query::parse(query.unwrap_or_default(), tls)?;
-
-        // redis-cli: `user:password@`, or `password@` alone; an empty part is no part. redis-py
-        // reads the lone word as a user name: when the query brings the password, so does probe.
-        let (mut username, mut password) = match userinfo.map(|info| info.split_once(':')) {
-            None => (None, None),
-            Some(Some((user, password))) => (non_empty(user, "user name")?, non_empty(password, "password")?),
-            Some(None) if query.password.is_some() => {
-                (non_empty(userinfo.unwrap_or_default(), "user name")?, None)
-            }
-            Some(None) => (None, non_empty(userinfo.unwrap_or_default(), "password")?),
+        // The host first: a password cut short by an unencoded '?' leaves its start as the port,
+        // which is refused before the query (its rest) could be named.
+        let mut address = match unix {
+            true => Address::Unix(socket_path(&uri)?),
+            false => Address::Tcp { host: host_port(uri.hosts())?, tls: None },
         };
-        username = username.or(query.username);
-        password = password.or(query.password);
-
-        let address = if unix {
-            if !(hostport.is_empty() || hostport.eq_ignore_ascii_case("localhost")) {
-                return Err("a unix URL names no host; write the socket's path after three \
-                            slashes, as in unix:///run/redis/redis.sock"
-                    .to_owned());
-            }
-            let path = percent_decode(path).map_err(|_| "the socket path is not UTF-8 once decoded")?;
-            if path.is_empty() || path == "/" {
-                return Err(
-                    "the socket's path is missing; write it as unix:///run/redis/redis.sock".to_owned()
-                );
-            }
-            Address::Unix(PathBuf::from(path))
-        } else {
-            let host = host_port(hostport)?;
-            let verify = tls.then_some(if query.no_verify { Verify::Nothing } else { Verify::Full });
-            Address::Tcp { host, tls: verify }
-        };
+        let query = Query::parse(&uri.params(), tls)?;
+        let credentials = Credentials::read(&uri, query.password.is_some())?;
+        if let Address::Tcp { tls: verify @ None, .. } = &mut address
+            && tls
+        {
+            *verify = Some(if query.no_verify { Verify::Nothing } else { Verify::Full });
+        }
         let db = match (query.db, unix) {
-            (Some(db), _) => db,
-            (None, true) => 0,
-            (None, false) => match path.trim_start_matches('/') {
-                "" => 0,
-                db => parse_db(db).ok_or("the database after the host is not a number, as in /0")?,
-            },
+            (_, false) if !uri.path().trim_start_matches('/').is_empty() => {
+                // The path must be a database even when ?db= overrides it: a typo stays visible.
+                let path_db = parse_db(uri.path().trim_start_matches('/'))
+                    .ok_or("the database after the host is not a number, as in /0")?;
+                query.db.unwrap_or(path_db)
+            }
+            (db, _) => db.unwrap_or(0),
         };
-        // The path must still be a database when ?db= overrides it: a typo stays visible.
-        if !unix && query.db.is_some() && !matches!(path.trim_start_matches('/'), "") {
-            parse_db(path.trim_start_matches('/'))
-                .ok_or("the database after the host is not a number, as in /0")?;
-        }
-        Ok(RedisUrl { address, username, password: password.map(Secret::new), db })
+        let label = uri.label(credentials.lone_password.then(|| uri.user_span()).flatten());
+        Ok(RedisUrl {
+            address,
+            username: credentials.username.or(query.username),
+            password: credentials.password.or(query.password).map(Secret::new),
+            db,
+            label,
+        })
     }
 }
 
-/// The path, the query (after `?`) and the fragment (after `#`) of what follows the authority.
-fn split_after(after: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (before_fragment, fragment) = match after.split_once('#') {
-        Some((before, fragment)) => (before, Some(fragment)),
-        None => (after, None),
+/// An `@` after the host, other than in the value of a credential in the query
+/// (`?password=p@ss`): a password with an unencoded `/`, `?` or `#` ended the authority early.
+fn stray_at(uri: &Uri<'_>) -> bool {
+    let in_query = |param: &Param<'_>| {
+        param.name.contains('@')
+            || (param.value.is_some_and(|value| value.contains('@'))
+                && !CREDENTIALS.contains(&decode_query(param.name).unwrap_or_default().as_str()))
     };
-    match before_fragment.split_once('?') {
-        Some((path, query)) => (path, Some(query), fragment),
-        None => (before_fragment, None, fragment),
+    uri.path().contains('@')
+        || uri.fragment().is_some_and(|fragment| fragment.contains('@'))
+        || uri.params().iter().any(in_query)
+}
+
+/// The user part: redis-cli's `user:password@`, or `password@` alone; an empty part is no part.
+/// redis-py reads the lone word as a user name: when the query brings the password, so does
+/// probe.
+struct Credentials {
+    username: Option<String>,
+    password: Option<String>,
+    /// The lone word is the password: it is masked in the label too.
+    lone_password: bool,
+}
+
+impl Credentials {
+    fn read(uri: &Uri<'_>, query_has_password: bool) -> Result<Credentials, String> {
+        let (user, password) = (uri.user().unwrap_or_default(), uri.password());
+        let lone_password = password.is_none() && !user.is_empty() && !query_has_password;
+        Ok(match (password, lone_password) {
+            (Some(password), _) => Credentials {
+                username: non_empty(user, "user name")?,
+                password: non_empty(password, "password")?,
+                lone_password,
+            },
+            (None, true) => Credentials { username: None, password: non_empty(user, "password")?, lone_password },
+            (None, false) => Credentials { username: non_empty(user, "user name")?, password: None, lone_password },
+        })
     }
 }
 
@@ -159,51 +166,40 @@ fn non_empty(raw: &str, what: &str) -> Result<Option<String>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
-    percent_decode(raw).map(Some).map_err(|_| format!("the {what} is not UTF-8 once decoded"))
+    uri::decode(raw).map(|text| Some(text.into_owned())).map_err(|why| format!("the {what} {why}"))
+}
+
+/// The socket's path of a `unix://` URL, which names no host (`localhost` at most).
+fn socket_path(uri: &Uri<'_>) -> Result<PathBuf, String> {
+    if !(uri.hosts().is_empty() || uri.hosts().eq_ignore_ascii_case("localhost")) {
+        return Err("a unix URL names no host; write the socket's path after three slashes, as in \
+                    unix:///run/redis/redis.sock"
+            .to_owned());
+    }
+    let path = uri::decode(uri.path()).map_err(|why| format!("the socket's path {why}"))?;
+    if path.is_empty() || path == "/" {
+        return Err("the socket's path is missing; write it as unix:///run/redis/redis.sock".to_owned());
+    }
+    Ok(PathBuf::from(path.into_owned()))
 }
 
 /// The host and port; nothing at all is 127.0.0.1:6379, as in redis-cli.
 fn host_port(text: &str) -> Result<HostPort, String> {
-    let (host, port) = match text.strip_prefix('[') {
-        Some(inner) => {
-            let (host, after) = inner.split_once(']').ok_or("an IPv6 address needs its closing ']'")?;
-            host.parse::<std::net::Ipv6Addr>()
-                .map_err(|_| "the address in brackets is not an IPv6 address")?;
-            match after {
-                "" => (host.to_owned(), None),
-                _ => (host.to_owned(), Some(after.strip_prefix(':').ok_or("a ':' must follow the ']'")?)),
-            }
-        }
-        None => {
-            let (host, port) = match text.split_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (text, None),
-            };
-            let host = percent_decode(host).map_err(|_| "the host is not UTF-8 once decoded")?;
-            let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
-            if !host.chars().all(valid) {
-                return Err("the host is not a host name or IP address (is there a ':' or '@' in the \
-                            password? write them as %3A and %40)"
-                    .to_owned());
-            }
-            (host, port)
-        }
+    let bracketed = text.starts_with('[');
+    let (host, port) = uri::split_host_port(text)?;
+    let host = match bracketed {
+        true => host.to_owned(),
+        false => uri::decode(host).map_err(|why| format!("the host {why}"))?.into_owned(),
     };
+    if !bracketed && !host.is_empty() && !uri::is_host_name(&host) {
+        return Err("the host is not a host name or IP address (is there a ':' or '@' in the password? \
+                    write them as %3A and %40)"
+            .to_owned());
+    }
     let host = if host.is_empty() { "127.0.0.1".to_owned() } else { host };
     let port = match port {
         None | Some("") => DEFAULT_PORT,
-        Some(port) => match port.parse::<u16>() {
-            Ok(0) => return Err("port 0 is not a port to connect to (1 to 65535)".to_owned()),
-            Ok(port) => port,
-            Err(_) if port.bytes().all(|b| b.is_ascii_digit()) => {
-                return Err("the port is out of range (1 to 65535)".to_owned());
-            }
-            Err(_) => {
-                return Err("the port is not a number (is there a '/', '?' or '#' in the password? \
-                            write them as %2F, %3F and %23)"
-                    .to_owned());
-            }
-        },
+        Some(port) => parse_port(port)?,
     };
     Ok(HostPort { host, port })
 }
@@ -213,8 +209,13 @@ fn parse_db(text: &str) -> Option<i64> {
     text.trim().parse::<i64>().ok()
 }
 
-/// What the query says, read as redis-py reads it: `&`-separated, `+` a space, `%XX` decoded, the
-/// first of repeated names, empty values ignored.
+/// A query name or value as redis-py's `parse_qs` decodes it: `+` a space, `%XX` decoded.
+fn decode_query(text: &str) -> Result<String, uri::DecodeError> {
+    uri::decode(&text.replace('+', " ")).map(|text| text.into_owned())
+}
+
+/// What the query says, read as redis-py reads it: the first of repeated names, empty values
+/// ignored.
 #[derive(Default)]
 struct Query {
     db: Option<i64>,
@@ -224,42 +225,46 @@ struct Query {
 }
 
 impl Query {
-    fn parse(query: &str, tls: bool) -> Result<Query, String> {
+    fn parse(params: &[Param<'_>], tls: bool) -> Result<Query, String> {
         let mut out = Query::default();
         let mut seen: Vec<String> = Vec::new();
-        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |text: &str| percent_decode(&text.replace('+', " "));
-            let name = decode(name).map_err(|_| "a query parameter's name is not UTF-8 once decoded")?;
-            if value.is_empty() || seen.contains(&name) {
+        for param in params {
+            let name = decode_query(param.name).map_err(|why| format!("a query parameter's name {why}"))?;
+            let raw = param.value.unwrap_or_default();
+            if raw.is_empty() || seen.contains(&name) {
                 continue;
             }
             seen.push(name.clone());
-            let value = decode(value)
-                .map_err(|_| format!("the value of ?{} is not UTF-8 once decoded", printable_name(&name)))?;
-            match name.as_str() {
-                "db" => out.db = Some(parse_db(&value).ok_or("?db= is not a number")?),
-                "username" | "user" => out.username = Some(value),
-                "password" | "pass" => out.password = Some(value),
-                "ssl_cert_reqs" if tls => match value.to_ascii_lowercase().as_str() {
-                    "none" => out.no_verify = true,
-                    "optional" | "required" => {}
-                    _ => return Err("?ssl_cert_reqs= is none of none, optional, required".to_owned()),
-                },
-                "ssl_ca_certs" | "ssl_certfile" | "ssl_keyfile" if tls => {
-                    return Err(format!("?{name}= is not read from the URL; use --cacert, --cert and --key"));
-                }
-                name if IGNORED.contains(&name) => {}
-                name => {
-                    return Err(format!(
-                        "unknown query parameter ?{}= (read are db, username, password and, \
-                         with rediss://, ssl_cert_reqs)",
-                        printable_name(name)
-                    ));
-                }
-            }
+            let value =
+                decode_query(raw).map_err(|why| format!("the value of ?{}= {why}", printable_name(&name)))?;
+            out.set(&name, value, tls)?;
         }
         Ok(out)
+    }
+
+    fn set(&mut self, name: &str, value: String, tls: bool) -> Result<(), String> {
+        match name {
+            "db" => self.db = Some(parse_db(&value).ok_or("?db= is not a number")?),
+            "username" | "user" => self.username = Some(value),
+            "password" | "pass" => self.password = Some(value),
+            "ssl_cert_reqs" if tls => match value.to_ascii_lowercase().as_str() {
+                "none" => self.no_verify = true,
+                "optional" | "required" => {}
+                _ => return Err("?ssl_cert_reqs= is none of none, optional, required".to_owned()),
+            },
+            "ssl_ca_certs" | "ssl_certfile" | "ssl_keyfile" if tls => {
+                return Err(format!("?{name}= is not read from the URL; use --cacert, --cert and --key"));
+            }
+            name if IGNORED.contains(&name) => {}
+            name => {
+                return Err(format!(
+                    "unknown query parameter ?{}= (read are db, username, password and, with \
+                     rediss://, ssl_cert_reqs)",
+                    printable_name(name)
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -302,14 +307,29 @@ mod tests {
         assert_eq!(parse("redis://").address, tcp("127.0.0.1", 6379));
         assert_eq!(parse("redis://:7000").address, tcp("127.0.0.1", 7000));
         assert_eq!(parse("redis://0.0.0.0:7000").address, tcp("0.0.0.0", 7000));
+        assert_eq!(parse("redis://cache:").address, tcp("cache", 6379));
+    }
+
+    #[test]
+    fn the_user_part_ends_at_the_last_at_sign_as_redis_py_reads_it() {
+        let url = parse("redis://app:p@ss@cache:6380");
+        assert_eq!((url.username.as_deref(), password(&url)), (Some("app"), Some("p@ss")));
+        assert_eq!(url.address, tcp("cache", 6380));
+        assert_eq!(url.label, "redis://app:***@cache:6380");
+        let url = parse("redis://:a:b@cache");
+        assert_eq!(password(&url), Some("a:b"));
     }
 
     #[test]
     fn a_lone_word_is_the_password_unless_the_query_has_one() {
         let url = parse("redis://s3cret@cache");
         assert_eq!((url.username.as_deref(), password(&url)), (None, Some("s3cret")));
+        assert_eq!(url.label, "redis://***@cache");
+        let url = parse("redis://w%40rd@cache");
+        assert_eq!((password(&url), url.label.as_str()), (Some("w@rd"), "redis://***@cache"));
         let url = parse("redis://monitor@cache?password=pw");
         assert_eq!((url.username.as_deref(), password(&url)), (Some("monitor"), Some("pw")));
+        assert_eq!(url.label, "redis://monitor@cache?password=***");
     }
 
     #[test]
@@ -327,6 +347,7 @@ mod tests {
             (&url.address, url.db, password(&url)),
             (&Address::Unix("/run/redis.sock".into()), 2, Some("pw"))
         );
+        assert_eq!(url.label, "unix:///run/redis.sock?db=2&password=***");
         let url = parse("redis+unix:///run/redis.sock?pass=pw&user=u");
         assert_eq!((url.username.as_deref(), password(&url)), (Some("u"), Some("pw")));
         let url = parse("unix://:pw@/run/redis.sock");
@@ -334,6 +355,8 @@ mod tests {
         let url = parse("rediss://cache?ssl_cert_reqs=none");
         assert!(matches!(url.address, Address::Tcp { tls: Some(Verify::Nothing), .. }));
         assert_eq!(parse("rediss://cache/#insecure").address, parse("rediss://cache").address);
+        // An '@' in a credential's value is the value's.
+        assert_eq!(password(&parse("redis://cache?password=p@ss")), Some("p@ss"));
     }
 
     #[test]
@@ -341,19 +364,25 @@ mod tests {
         for (text, expected) in [
             ("http://cache", "the scheme is none of"),
             ("cache:6379", "not a Redis URL"),
-            ("redis://cache:0", "port 0"),
-            ("redis://cache:65536", "out of range"),
-            ("redis://:pa#ss@cache", "an '@' comes after the host"),
-            ("redis://:ab/cd@cache", "an '@' comes after the host"),
+            ("redis://cache:0", "'0' is not a port"),
+            ("redis://cache:65536", "'65536' is not a port"),
+            ("redis://:pa#ss@cache", uri::STRAY_AT),
+            ("redis://:ab/cd@cache", uri::STRAY_AT),
+            ("redis://:ab?cd@cache", uri::STRAY_AT),
+            ("redis://:6379?x=hunter2@cache", uri::STRAY_AT),
             ("redis://:hunter2@cache:port", "the port is not a number"),
+            ("redis://:hunter2?x=1@cache", uri::STRAY_AT),
+            ("redis://:hunter2?db=1", "the port is not a number"),
             ("redis://cache/abc", "the database after the host is not a number"),
             ("redis://cache/abc?db=1", "the database after the host is not a number"),
             ("redis://cache?db=x", "?db= is not a number"),
-            ("redis://:%FF@cache", "the password is not UTF-8"),
+            ("redis://:%FF@cache", "the password is not UTF-8 once decoded"),
+            ("redis://:%zzhunter2@cache", "the password has a '%' not followed by two hex digits"),
             ("redis://cache?passwrd=hunter2", "unknown query parameter ?passwrd="),
             ("redis://cache?my_token=hunter2", "unknown query parameter ?…="),
             ("unix://redis.sock", "names no host"),
             ("unix://", "path is missing"),
+            ("unix:///run/a%zz", "the socket's path has a '%' not followed"),
             ("rediss://cache?ssl_ca_certs=/ca.pem", "use --cacert"),
         ] {
             let why = RedisUrl::parse(text).expect_err(text);
@@ -386,6 +415,7 @@ mod properties {
             let encoded: String = password.bytes().map(|b| format!("%{b:02X}")).collect();
             let url = RedisUrl::parse(&format!("redis://user:{encoded}@cache:6379/0")).unwrap();
             prop_assert_eq!(url.password.as_ref().map(Secret::expose), Some(password.as_str()));
+            prop_assert_eq!(url.label, "redis://user:***@cache:6379/0");
         }
     }
 }

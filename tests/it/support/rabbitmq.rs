@@ -23,10 +23,14 @@ use super::{
 };
 
 /// The users the definitions create: guest (as RabbitMQ seeds it), an app user on its own
-/// vhosts, and the user a client certificate logs in as with EXTERNAL (its common name).
+/// vhosts, the user a client certificate logs in as with EXTERNAL (its common name), and one
+/// whose password holds an '@'.
 pub const APP_USER: &str = "app";
 pub const APP_PASSWORD: &str = "app-Secret-42";
 pub const CERT_USER: &str = "probe-client";
+/// A user whose password holds an '@', as careless URLs write it unencoded.
+pub const AT_USER: &str = "at";
+pub const AT_PASSWORD: &str = "Zx9@secret-Qw7";
 
 pub struct Node {
     pub name: String,
@@ -240,9 +244,16 @@ fn write_files(dir: &Path, home: &Path, pki: &Pki, server: &Pair, port: u16, tls
             {"name": "guest", "password": "guest", "tags": ["administrator"]},
             {"name": APP_USER, "password": APP_PASSWORD, "tags": []},
             {"name": CERT_USER, "password": "unused-Cert-Password", "tags": []},
+            {"name": AT_USER, "password": AT_PASSWORD, "tags": []},
         ],
         "vhosts": [{"name": "/"}, {"name": "orders"}, {"name": "team/a"}, {"name": "locked"}],
-        "permissions": [all("guest", "/"), all(APP_USER, "orders"), all(APP_USER, "team/a"), all(CERT_USER, "/")],
+        "permissions": [
+            all("guest", "/"),
+            all(APP_USER, "orders"),
+            all(APP_USER, "team/a"),
+            all(CERT_USER, "/"),
+            all(AT_USER, "/"),
+        ],
     });
     fs::write(&definitions, json.to_string()).expect("definitions");
 }
