@@ -6,7 +6,7 @@
 //!
 //! Not an API: hidden from the docs, and nothing in the binary calls it.
 
-use std::io::{BufRead, BufReader, Cursor, Read, Write};
+use std::io::{BufReader, Cursor, Read, Write};
 use std::time::Duration;
 
 pub use crate::duration::{
@@ -25,12 +25,6 @@ pub use crate::check::amqp::{
 #[cfg(feature = "grpc")]
 pub use crate::check::grpc::proto::{
     ServingStatus, health_check_response, request_frame, response as grpc_response,
-};
-#[cfg(feature = "http")]
-pub use crate::check::http::{
-    StatusSet,
-    location::{hostname as location_hostname, parse as parse_location},
-    wire::{Body, Connection, Framing, read_head},
 };
 #[cfg(feature = "mysql")]
 pub use crate::check::mysql::{
@@ -57,9 +51,9 @@ pub use crate::check::redis::{
 pub const PLANTED_PASSWORD: &str = "Zq7Wk3Xp-planted";
 
 /// Inputs longer than this are cut: every parser bounds what it reads well below it.
-const LONGEST_INPUT: usize = 64 * 1024;
+pub(crate) const LONGEST_INPUT: usize = 64 * 1024;
 
-fn text(data: &[u8]) -> Option<&str> {
+pub(crate) fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
 }
 
@@ -69,7 +63,7 @@ fn text(data: &[u8]) -> Option<&str> {
 /// changes what `read` finds (a default such as amqp's `guest` does not count). And it counts
 /// as shown only if the text shown for those other letters holds it fewer times: a label that
 /// joins `host= db` into `host=db` holds `t=db` without showing the password `t=db`.
-fn assert_hidden(
+pub(crate) fn assert_hidden(
     target: &str,
     input: &str,
     password: &str,
@@ -92,9 +86,9 @@ fn assert_hidden(
 }
 
 /// How a target finds the password in a text: the parser under test, reduced to that.
-type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
+pub(crate) type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
 /// What is shown of a text: its label, or the message that refuses it.
-type Show<'a> = dyn Fn(&str) -> String + 'a;
+pub(crate) type Show<'a> = dyn Fn(&str) -> String + 'a;
 
 /// An environment with no variables, run by a user named `fuzz`.
 struct NoEnv;
@@ -111,7 +105,7 @@ impl crate::env::Env for NoEnv {
 
 /// `probe CHECK TARGET` as far as the settings go (no I/O): each label and any error must be
 /// one line and free of `password`.
-fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword<'_>)>) {
+pub(crate) fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword<'_>)>) {
     let shown = command_line_shows(check, target);
     if let Some((password, read)) = password {
         assert_hidden(check, target, password, &shown, read, &|text| command_line_shows(check, text));
@@ -180,30 +174,6 @@ pub fn host_port(data: &[u8]) {
     assert_eq!(parse_port(text).ok().map(u32::from), reference, "port {text:?}");
     #[cfg(feature = "tcp")]
     command_line("tcp", text, None);
-}
-
-/// `--status`: agrees with a plain reading of `CODE` and `LOW-HIGH` items, 100 to 599.
-#[cfg(feature = "http")]
-pub fn status_list(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    let code = |part: &str| {
-        let part = part.trim();
-        let digits = part.strip_prefix('+').unwrap_or(part);
-        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| digits.trim_start_matches('0'))
-            .filter(|d| d.len() <= 3)
-            .and_then(|d| d.parse::<u16>().ok())
-            .filter(|code| (100..=599).contains(code))
-    };
-    let reference: Option<Vec<(u16, u16)>> = text
-        .split(',')
-        .map(|item| match item.split_once('-') {
-            Some((low, high)) => Some((code(low)?, code(high)?)).filter(|(low, high)| low <= high),
-            None => code(item).map(|code| (code, code)),
-        })
-        .collect();
-    let parsed = text.parse::<StatusSet>().ok().map(|set| format!("{set:?}"));
-    assert_eq!(parsed, reference.map(|ranges| format!("StatusSet({ranges:?})")), "--status {text:?}");
 }
 
 /// PostgreSQL's first answer: a verdict for every answer, and one that once decided does not
@@ -527,55 +497,6 @@ pub fn redis_resp(data: &[u8]) {
     assert_eq!(reply, Reply::Array(Some(items)));
 }
 
-/// Go's reading of a `Location`: never panics, and a host it names is its own host name's superset.
-#[cfg(feature = "http")]
-pub fn http_location(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    if let Ok(reference) = parse_location(text)
-        && let Some(host) = &reference.host
-    {
-        assert!(host.contains(location_hostname(host)), "{host:?}");
-    }
-}
-
-/// An HTTP answer as a server sends it, over a real loopback socket: the head (1xx skipped),
-/// the framing Go would choose, then the body; a body of a given length is that long.
-#[cfg(feature = "http")]
-pub fn http_answer(data: &[u8]) {
-    use std::net::{Shutdown, TcpListener, TcpStream};
-    use std::sync::OnceLock;
-    static LISTENER: OnceLock<TcpListener> = OnceLock::new();
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let Some((&capacity, answer)) = data.split_first() else { return };
-    let listener = LISTENER.get_or_init(|| TcpListener::bind("127.0.0.1:0").expect("a loopback port"));
-    let client = TcpStream::connect(listener.local_addr().expect("its address")).expect("a connection");
-    let (mut server, _) = listener.accept().expect("the connection");
-    server.write_all(answer).expect("the answer sent");
-    server.shutdown(Shutdown::Write).expect("the answer ended");
-    let deadline = crate::deadline::Deadline::new(Duration::from_secs(5), None);
-    let mut reader =
-        BufReader::with_capacity(usize::from(capacity).max(1) * 16, Connection::plain(client, deadline));
-    let Ok(head) = read_head(&mut reader) else { return };
-    if let Some(location) = &head.location {
-        let _ = parse_location(location);
-    }
-    let _ = head.framing("HEAD");
-    let Ok(framing) = head.framing("GET") else { return };
-    let length = match framing {
-        Framing::Length(length) => Some(length),
-        Framing::Empty => Some(0),
-        _ => None,
-    };
-    let mut body = Vec::new();
-    if Body::new(&mut reader, framing).read_to_end(&mut body).is_ok() {
-        if let Some(length) = length {
-            assert_eq!(body.len() as u64, length, "the body's length");
-        }
-        assert!(body.len() <= answer.len());
-    }
-    let _ = reader.fill_buf();
-}
-
 /// The fuzz targets by name, for the tests that replay the committed inputs.
 pub type Target = fn(&[u8]);
 
@@ -583,7 +504,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("duration", duration),
     ("host_port", host_port),
     #[cfg(feature = "http")]
-    ("status_list", status_list),
+    ("status_list", crate::check::http::fuzz::status_list),
     #[cfg(feature = "postgres")]
     ("postgres_first_answer", postgres_first_answer),
     #[cfg(feature = "postgres")]
@@ -607,9 +528,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     #[cfg(feature = "redis")]
     ("redis_resp", redis_resp),
     #[cfg(feature = "http")]
-    ("http_location", http_location),
+    ("http_location", crate::check::http::fuzz::http_location),
     #[cfg(feature = "http")]
-    ("http_answer", http_answer),
+    ("http_answer", crate::check::http::fuzz::http_answer),
 ];
 
 #[cfg(test)]
