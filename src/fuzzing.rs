@@ -22,10 +22,6 @@ pub use crate::check::amqp::{
         FRAME_METHOD, Frame, Method, close as amqp_close, close_ok as amqp_close_ok, parse_method, read_frame,
     },
 };
-#[cfg(feature = "grpc")]
-pub use crate::check::grpc::proto::{
-    ServingStatus, health_check_response, request_frame, response as grpc_response,
-};
 #[cfg(feature = "mysql")]
 pub use crate::check::mysql::{
     packet::{
@@ -292,52 +288,6 @@ pub fn amqp_url(data: &[u8]) {
     }
 }
 
-/// gRPC targets (`HOST:PORT`, `grpc://`, `grpcs://`, `unix:`): one-line messages.
-#[cfg(feature = "grpc")]
-pub fn grpc_target(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    command_line("grpc", text, None);
-}
-
-/// Writes `value` as a protobuf varint.
-#[cfg(feature = "grpc")]
-fn varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// gRPC's HealthCheckResponse: the frame adds nothing to the message, and a status appended to
-/// a message that decodes is the one read (protobuf's last-one-wins).
-#[cfg(feature = "grpc")]
-pub fn grpc_health(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let _ = grpc_response(data);
-    let decoded = health_check_response(data);
-    let mut framed = vec![0];
-    framed.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    framed.extend_from_slice(data);
-    assert_eq!(grpc_response(&framed), decoded, "the frame of {data:?} changed its reading");
-    if decoded.is_ok() {
-        let status = data.iter().take(8).fold(0u64, |n, &b| n.rotate_left(8) | u64::from(b));
-        let mut appended = data.to_vec();
-        appended.push(0x08); // field 1, varint
-        varint(&mut appended, status);
-        let expected = match status {
-            0 => ServingStatus::Unknown,
-            1 => ServingStatus::Serving,
-            2 => ServingStatus::NotServing,
-            3 => ServingStatus::ServiceUnknown,
-            other => ServingStatus::Other(other),
-        };
-        assert_eq!(health_check_response(&appended), Ok(expected), "{data:?} then status {status}");
-    }
-    let request = request_frame(&String::from_utf8_lossy(data));
-    assert_eq!(request[1..5], ((request.len() - 5) as u32).to_be_bytes(), "the request's length prefix");
-}
-
 /// MySQL packets, one by one: no reader goes past its packet, and lenenc integers round-trip.
 #[cfg(feature = "mysql")]
 pub fn mysql_packets(data: &[u8]) {
@@ -516,9 +466,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     #[cfg(feature = "amqp")]
     ("amqp_url", amqp_url),
     #[cfg(feature = "grpc")]
-    ("grpc_target", grpc_target),
+    ("grpc_target", crate::check::grpc::fuzz::grpc_target),
     #[cfg(feature = "grpc")]
-    ("grpc_health", grpc_health),
+    ("grpc_health", crate::check::grpc::fuzz::grpc_health),
     #[cfg(feature = "mysql")]
     ("mysql_packets", mysql_packets),
     #[cfg(feature = "mysql")]
