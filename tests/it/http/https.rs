@@ -132,7 +132,11 @@ fn tls_and_plain_ports_are_told_apart_against_openssl_s_server() {
     let rustls = https_server(&pki, &["localhost"], false, false);
     run(["http", &rustls.url("/")])
         .says(2, ": unreachable: the answer is TLS, not HTTP: the port speaks TLS (use https://) (");
-    // TLS to a port that answers in plain text: the port speaks plain text.
+    // TLS to a real plain-text port (grpcio's HTTP/2, which answers the ClientHello at once),
+    // and to one that answers as nginx does: the port speaks plain text.
+    let grpcio = crate::support::grpc::Grpc::serving();
+    run(["http", "--insecure", &format!("https://127.0.0.1:{}/", grpcio.port)])
+        .says(2, ": unreachable: the answer is not TLS: the port speaks plain text (use http://) (");
     let plain =
         sockets::scripted(sockets::Script::Say(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"));
     run(["http", "--insecure", &format!("https://{plain}/")])
