@@ -6,7 +6,7 @@
 //!
 //! Not an API: hidden from the docs, and nothing in the binary calls it.
 
-use std::io::{BufRead, BufReader, Cursor, Read, Write};
+use std::io::{Cursor, Read, Write};
 use std::time::Duration;
 
 pub use crate::duration::{
@@ -14,16 +14,6 @@ pub use crate::duration::{
 };
 pub use crate::secret::{Secret, redact_unparsed, redact_url};
 
-#[cfg(feature = "grpc")]
-pub use crate::check::grpc::proto::{
-    ServingStatus, health_check_response, request_frame, response as grpc_response,
-};
-#[cfg(feature = "http")]
-pub use crate::check::http::{
-    StatusSet,
-    location::{hostname as location_hostname, parse as parse_location},
-    wire::{Body, Connection, Framing, read_head},
-};
 #[cfg(feature = "mysql")]
 pub use crate::check::mysql::{
     packet::{
@@ -151,30 +141,6 @@ pub fn duration(data: &[u8]) {
     }
 }
 
-/// `--status`: agrees with a plain reading of `CODE` and `LOW-HIGH` items, 100 to 599.
-#[cfg(feature = "http")]
-pub fn status_list(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    let code = |part: &str| {
-        let part = part.trim();
-        let digits = part.strip_prefix('+').unwrap_or(part);
-        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| digits.trim_start_matches('0'))
-            .filter(|d| d.len() <= 3)
-            .and_then(|d| d.parse::<u16>().ok())
-            .filter(|code| (100..=599).contains(code))
-    };
-    let reference: Option<Vec<(u16, u16)>> = text
-        .split(',')
-        .map(|item| match item.split_once('-') {
-            Some((low, high)) => Some((code(low)?, code(high)?)).filter(|(low, high)| low <= high),
-            None => code(item).map(|code| (code, code)),
-        })
-        .collect();
-    let parsed = text.parse::<StatusSet>().ok().map(|set| format!("{set:?}"));
-    assert_eq!(parsed, reference.map(|ranges| format!("StatusSet({ranges:?})")), "--status {text:?}");
-}
-
 /// PostgreSQL's first answer: a verdict for every answer, and one that once decided does not
 /// change as more bytes arrive.
 #[cfg(feature = "postgres")]
@@ -262,52 +228,6 @@ pub fn mysql_url(data: &[u8]) {
     if settings.ssl_ca.is_none() && settings.ssl_cert.is_none() && settings.ssl_key.is_none() {
         command_line("mysql", text, Some((&password, &read)));
     }
-}
-
-/// gRPC targets (`HOST:PORT`, `grpc://`, `grpcs://`, `unix:`): one-line messages.
-#[cfg(feature = "grpc")]
-pub fn grpc_target(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    command_line("grpc", text, None);
-}
-
-/// Writes `value` as a protobuf varint.
-#[cfg(feature = "grpc")]
-fn varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// gRPC's HealthCheckResponse: the frame adds nothing to the message, and a status appended to
-/// a message that decodes is the one read (protobuf's last-one-wins).
-#[cfg(feature = "grpc")]
-pub fn grpc_health(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let _ = grpc_response(data);
-    let decoded = health_check_response(data);
-    let mut framed = vec![0];
-    framed.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    framed.extend_from_slice(data);
-    assert_eq!(grpc_response(&framed), decoded, "the frame of {data:?} changed its reading");
-    if decoded.is_ok() {
-        let status = data.iter().take(8).fold(0u64, |n, &b| n.rotate_left(8) | u64::from(b));
-        let mut appended = data.to_vec();
-        appended.push(0x08); // field 1, varint
-        varint(&mut appended, status);
-        let expected = match status {
-            0 => ServingStatus::Unknown,
-            1 => ServingStatus::Serving,
-            2 => ServingStatus::NotServing,
-            3 => ServingStatus::ServiceUnknown,
-            other => ServingStatus::Other(other),
-        };
-        assert_eq!(health_check_response(&appended), Ok(expected), "{data:?} then status {status}");
-    }
-    let request = request_frame(&String::from_utf8_lossy(data));
-    assert_eq!(request[1..5], ((request.len() - 5) as u32).to_be_bytes(), "the request's length prefix");
 }
 
 /// MySQL packets, one by one: no reader goes past its packet, and lenenc integers round-trip.
@@ -412,55 +332,6 @@ pub fn mysql_session(data: &[u8]) {
     }
 }
 
-/// Go's reading of a `Location`: never panics, and a host it names is its own host name's superset.
-#[cfg(feature = "http")]
-pub fn http_location(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    if let Ok(reference) = parse_location(text)
-        && let Some(host) = &reference.host
-    {
-        assert!(host.contains(location_hostname(host)), "{host:?}");
-    }
-}
-
-/// An HTTP answer as a server sends it, over a real loopback socket: the head (1xx skipped),
-/// the framing Go would choose, then the body; a body of a given length is that long.
-#[cfg(feature = "http")]
-pub fn http_answer(data: &[u8]) {
-    use std::net::{Shutdown, TcpListener, TcpStream};
-    use std::sync::OnceLock;
-    static LISTENER: OnceLock<TcpListener> = OnceLock::new();
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let Some((&capacity, answer)) = data.split_first() else { return };
-    let listener = LISTENER.get_or_init(|| TcpListener::bind("127.0.0.1:0").expect("a loopback port"));
-    let client = TcpStream::connect(listener.local_addr().expect("its address")).expect("a connection");
-    let (mut server, _) = listener.accept().expect("the connection");
-    server.write_all(answer).expect("the answer sent");
-    server.shutdown(Shutdown::Write).expect("the answer ended");
-    let deadline = crate::deadline::Deadline::new(Duration::from_secs(5), None);
-    let mut reader =
-        BufReader::with_capacity(usize::from(capacity).max(1) * 16, Connection::plain(client, deadline));
-    let Ok(head) = read_head(&mut reader) else { return };
-    if let Some(location) = &head.location {
-        let _ = parse_location(location);
-    }
-    let _ = head.framing("HEAD");
-    let Ok(framing) = head.framing("GET") else { return };
-    let length = match framing {
-        Framing::Length(length) => Some(length),
-        Framing::Empty => Some(0),
-        _ => None,
-    };
-    let mut body = Vec::new();
-    if Body::new(&mut reader, framing).read_to_end(&mut body).is_ok() {
-        if let Some(length) = length {
-            assert_eq!(body.len() as u64, length, "the body's length");
-        }
-        assert!(body.len() <= answer.len());
-    }
-    let _ = reader.fill_buf();
-}
-
 /// The fuzz targets by name, for the tests that replay the committed inputs.
 pub type Target = fn(&[u8]);
 
@@ -468,8 +339,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("duration", duration),
     #[cfg(all(feature = "tcp", any(test, fuzzing)))]
     ("host_port", crate::check::tcp::fuzz::host_port),
-    #[cfg(feature = "http")]
-    ("status_list", status_list),
+    #[cfg(all(feature = "http", any(test, fuzzing)))]
+    ("status_list", crate::check::http::fuzz::status_list),
     #[cfg(feature = "postgres")]
     ("postgres_first_answer", postgres_first_answer),
     #[cfg(feature = "postgres")]
@@ -480,10 +351,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mysql_url", mysql_url),
     #[cfg(all(feature = "amqp", any(test, fuzzing)))]
     ("amqp_url", crate::check::amqp::fuzz::url),
-    #[cfg(feature = "grpc")]
-    ("grpc_target", grpc_target),
-    #[cfg(feature = "grpc")]
-    ("grpc_health", grpc_health),
+    #[cfg(all(feature = "grpc", any(test, fuzzing)))]
+    ("grpc_target", crate::check::grpc::fuzz::grpc_target),
+    #[cfg(all(feature = "grpc", any(test, fuzzing)))]
+    ("grpc_health", crate::check::grpc::fuzz::grpc_health),
     #[cfg(feature = "mysql")]
     ("mysql_packets", mysql_packets),
     #[cfg(feature = "mysql")]
@@ -492,10 +363,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("amqp_frames", crate::check::amqp::fuzz::frames),
     #[cfg(all(feature = "redis", any(test, fuzzing)))]
     ("redis_resp", crate::check::redis::fuzz::resp),
-    #[cfg(feature = "http")]
-    ("http_location", http_location),
-    #[cfg(feature = "http")]
-    ("http_answer", http_answer),
+    #[cfg(all(feature = "http", any(test, fuzzing)))]
+    ("http_location", crate::check::http::fuzz::http_location),
+    #[cfg(all(feature = "http", any(test, fuzzing)))]
+    ("http_answer", crate::check::http::fuzz::http_answer),
 ];
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod docs;
 pub mod duration;
 pub mod env;
 pub mod exec;
+pub mod headers;
 pub mod install;
 pub mod login;
 pub mod net;

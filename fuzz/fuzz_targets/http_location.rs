@@ -1,4 +1,4 @@
-//! Fuzz target `http_location`: its checks are `probe::fuzzing::http_location`.
+//! Fuzz target `http_location`: its checks are `probe::check::http::fuzz::http_location`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::fuzzing::http_location(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::check::http::fuzz::http_location(data));

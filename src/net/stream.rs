@@ -223,10 +223,16 @@ impl Protocol {
         format!("the answer is not TLS: the port speaks plain text ({})", self.drop_tls)
     }
 
-    /// A connection reset right after the first plain request, before any answer, by a server
-    /// of a protocol whose plain servers always answer: what OpenSSL-based TLS ports do.
+    /// A connection that ended (`how`: closed, reset) right after the first plain request,
+    /// before any answer, from a server of a protocol whose plain servers always answer: what
+    /// TLS ports do (OpenSSL and BoringSSL close or reset without an alert).
+    pub fn ended_by_tls_port(&self, how: &str) -> String {
+        format!("{how}: the port may speak TLS ({})", self.use_tls)
+    }
+
+    /// [`Self::ended_by_tls_port`] for a reset.
     pub fn reset_by_tls_port(&self) -> String {
-        format!("connection reset by peer at the first request: the port may speak TLS ({})", self.use_tls)
+        self.ended_by_tls_port("connection reset by peer at the first request")
     }
 }
 

@@ -168,7 +168,12 @@ fn a_tls_server_on_a_plain_url() {
 #[test]
 fn a_plain_server_on_a_tls_url() {
     let addr = sockets::scripted(Script::Say(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"));
-    assert_verdict("http", &format!("https://{addr}/"), 2, ": unreachable: TLS: the answer is not TLS (");
+    assert_verdict(
+        "http",
+        &format!("https://{addr}/"),
+        2,
+        ": unreachable: the answer is not TLS: the port speaks plain text (use http://) (",
+    );
     let plain = ": unreachable: the answer is not TLS: the port speaks plain text (use redis://) (";
     assert_verdict("redis", &format!("rediss://{addr}"), 2, plain);
     let pg = format!("host=127.0.0.1 port={} user=app sslmode=require", addr.port());

@@ -1,7 +1,8 @@
 //! What Go's `net/url` makes of a URL's host part, for the decisions kubelet takes on it: the
 //! same-host rule (`URL.Hostname()`, compared byte for byte), whether a `Host` header survives a
-//! hop (`URL.IsAbs()`), the `Host` sent, and which references Go refuses to parse. Reference
-//! resolution itself is the `url` crate's.
+//! hop (`URL.IsAbs()`), the `Host` sent, and which references Go refuses to parse; and the
+//! same checks for each part of a URL given on the command line (split by `uri::Uri`, in
+//! `target`). Reference resolution itself is the `url` crate's.
 //!
 //! Read from Go's `src/net/url/url.go`: `Parse`/`parse` (fragment cut first, `getScheme`, the
 //! query cut, the authority only after `//`), `parseAuthority` (user info up to the last `@`,
@@ -34,9 +35,7 @@ impl GoRef {
 /// Parses `raw` as Go's `url.Parse` does, as far as the scheme and host go. An error is one Go
 /// reports too (kubelet's probe then fails with "failed to parse Location header").
 pub fn parse(raw: &str) -> Result<GoRef, String> {
-    if raw.bytes().any(|b| b < b' ' || b == 0x7f) {
-        return Err("invalid control character in URL".to_owned());
-    }
+    check_controls(raw)?;
     let (raw, fragment) = raw.split_once('#').unwrap_or((raw, ""));
     let (scheme, rest) = scheme(raw)?;
     // The query is cut off unchecked, as Go does.
@@ -62,9 +61,23 @@ pub fn parse(raw: &str) -> Result<GoRef, String> {
     } else {
         (None, rest)
     };
+    check_path(path, fragment)?;
+    Ok(GoRef { scheme, host })
+}
+
+/// Go's first check of a URL: no control character anywhere in it.
+pub fn check_controls(raw: &str) -> Result<(), String> {
+    match raw.bytes().any(|b| b < b' ' || b == 0x7f) {
+        true => Err("invalid control character in URL".to_owned()),
+        false => Ok(()),
+    }
+}
+
+/// Go's `setPath` and `setFragment`: every `%` in them starts two hex digits.
+pub fn check_path(path: &str, fragment: &str) -> Result<(), String> {
     unescape(path, Mode::Other)?;
     unescape(fragment, Mode::Fragment)?;
-    Ok(GoRef { scheme, host })
+    Ok(())
 }
 
 /// Go's `getScheme`: letters, then letters, digits, `+`, `-` or `.`, up to a `:`.
@@ -89,15 +102,28 @@ fn authority(scheme: Option<&str>, authority: &str) -> Result<String, String> {
     };
     let host = host(scheme, host_port)?;
     if let Some(userinfo) = userinfo {
-        let valid = |c: char| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c);
-        if !userinfo.chars().all(valid) {
-            return Err("invalid userinfo".to_owned());
-        }
-        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-        unescape(user, Mode::Other)?;
-        unescape(password, Mode::Other)?;
+        check_userinfo(userinfo)?;
     }
     Ok(host)
+}
+
+/// Go's `validUserinfo`, then its `unescape` of the user and the password: the user part of
+/// `user:password@`, without the `@`. An error names the rule, never the text.
+pub fn check_userinfo(userinfo: &str) -> Result<(), String> {
+    let valid = |c: char| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c);
+    if !userinfo.chars().all(valid) {
+        return Err("invalid userinfo".to_owned());
+    }
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    unescape(user, Mode::Other)?;
+    unescape(password, Mode::Other)?;
+    Ok(())
+}
+
+/// Go's `URL.Host` of a URL's host part (`host[:port]`, as `uri::Uri::hosts` gives it) under
+/// `scheme`: the port and an IP literal checked, escapes decoded, case kept.
+pub fn go_host(scheme: &str, host_port: &str) -> Result<String, String> {
+    host(Some(scheme), host_port)
 }
 
 /// Go's `parseHost`: checks the port and the IP literal, decodes `%` escapes.

@@ -11,14 +11,11 @@
 //! `readContinuedLineSlice` (folded lines joined by one space).
 
 use std::{
+    fmt,
     io::{self, BufRead, BufReader, Read, Write},
-    net::TcpStream,
-    sync::Arc,
 };
 
-use rustls::{ClientConfig, ClientConnection, StreamOwned, pki_types::ServerName};
-
-use crate::{deadline::Deadline, net, tls};
+use crate::{deadline::Deadline, net, quote};
 
 /// Go's transport refuses answer heads larger than this (`MaxResponseHeaderBytes` unset, as
 /// kubelet leaves it). Only the longest line is held in memory, never the whole head.
@@ -33,90 +30,53 @@ const TRAILER_CAP: u64 = 4096;
 /// a chunk and twice its data are free).
 const CHUNK_EXCESS_CAP: u64 = 16 << 10;
 
-/// A connection, plain or TLS, whose every read and write waits at most the deadline's time left.
+/// The stream of one exchange (`net::Stream`, plain or TLS), every read and write of which
+/// waits at most the deadline's time left.
 pub struct Connection {
-    stream: Stream,
+    stream: net::Stream,
     deadline: Deadline,
 }
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
-}
-
 impl Connection {
-    pub fn plain(tcp: TcpStream, deadline: Deadline) -> Self {
-        let _ = tcp.set_nodelay(true);
-        Connection { stream: Stream::Plain(tcp), deadline }
+    pub fn new(stream: net::Stream, deadline: Deadline) -> Self {
+        Connection { stream, deadline }
     }
-
-    /// Completes a TLS handshake with `host` (a name or an IP address) over `tcp`.
-    pub fn tls(
-        mut tcp: TcpStream,
-        config: Arc<ClientConfig>,
-        host: &str,
-        deadline: Deadline,
-    ) -> Result<Self, String> {
-        let _ = tcp.set_nodelay(true);
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|_| format!("'{host}' is not a TLS server name"))?;
-        let mut tls = ClientConnection::new(config, name).map_err(|err| tls::describe(&err))?;
-        while tls.is_handshaking() {
-            set_timeouts(&tcp, deadline).map_err(|err| describe(&err))?;
-            match tls.complete_io(&mut tcp) {
-                Ok((0, 0)) if tls.is_handshaking() => return Err("connection closed by peer".to_owned()),
-                Ok(_) => {}
-                Err(err) => return Err(describe(&err)),
-            }
-        }
-        Ok(Connection { stream: Stream::Tls(Box::new(StreamOwned::new(tls, tcp))), deadline })
-    }
-
-    fn tcp(&self) -> &TcpStream {
-        match &self.stream {
-            Stream::Plain(tcp) => tcp,
-            Stream::Tls(tls) => tls.get_ref(),
-        }
-    }
-}
-
-fn set_timeouts(tcp: &TcpStream, deadline: Deadline) -> io::Result<()> {
-    tcp.set_read_timeout(Some(deadline.socket_timeout()))?;
-    tcp.set_write_timeout(Some(deadline.socket_timeout()))
 }
 
 impl Read for Connection {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        set_timeouts(self.tcp(), self.deadline)?;
-        match &mut self.stream {
-            Stream::Plain(tcp) => tcp.read(buf),
-            Stream::Tls(tls) => tls.read(buf),
-        }
+        self.stream.set_timeout(self.deadline.socket_timeout());
+        self.stream.read(buf)
     }
 }
 
 impl Write for Connection {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        set_timeouts(self.tcp(), self.deadline)?;
-        match &mut self.stream {
-            Stream::Plain(tcp) => tcp.write(buf),
-            Stream::Tls(tls) => tls.write(buf),
-        }
+        self.stream.set_timeout(self.deadline.socket_timeout());
+        self.stream.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.stream {
-            Stream::Plain(tcp) => tcp.flush(),
-            Stream::Tls(tls) => tls.flush(),
-        }
+        self.stream.flush()
     }
 }
 
-/// An I/O error as a short phrase; rustls's own errors (wrapped by its stream) as TLS ones.
-pub fn describe(err: &io::Error) -> String {
-    match err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        Some(tls_error) => tls::describe(tls_error),
-        None if err.kind() == io::ErrorKind::InvalidData => err.to_string(),
+/// A body Go's reader refuses (cut short, a broken chunk, a bad trailer), in Go's words.
+#[derive(Debug)]
+struct Broken(String);
+
+impl fmt::Display for Broken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// Why reading a body failed: what was wrong with its framing, or what the socket or TLS met.
+pub fn body_failure(err: &io::Error) -> String {
+    match err.get_ref().and_then(|inner| inner.downcast_ref::<Broken>()) {
+        Some(broken) => broken.to_string(),
         None => net::describe(err),
     }
 }
@@ -181,8 +141,7 @@ pub fn read_head(reader: &mut BufReader<Connection>) -> Result<Head, Failure> {
     if first.is_empty() {
         return Err(Failure::Nothing);
     }
-    // A TLS record: handshake (22) or alert (21), then version 3.x.
-    if matches!(first, [0x15 | 0x16, 0x03, ..]) {
+    if net::is_tls_record(first) {
         return Err(Failure::SpeaksTls);
     }
     let mut informational = 0;
@@ -376,8 +335,8 @@ impl Head {
             _ if !at_least_1_1 => false,
             [] => false,
             [one] if one.eq_ignore_ascii_case("chunked") => true,
-            [one] => return Err(format!("unsupported transfer encoding: {one:?}")),
-            many => return Err(format!("too many transfer encodings: {many:?}")),
+            [one] => return Err(format!("unsupported transfer encoding: \"{}\"", quote::peer(one))),
+            many => return Err(format!("too many transfer encodings: \"{}\"", quote::peer(many.join(", ")))),
         };
         // parseContentLength: checked even where the length is not used.
         let ascii_space: &[char] = &[' ', '\t', '\r', '\n'];
@@ -395,7 +354,7 @@ impl Head {
                     Ok(length) if length < 1 << 63 && first.bytes().all(|b| b.is_ascii_digit()) => {
                         Some(length)
                     }
-                    _ => return Err(format!("bad Content-Length {first:?}")),
+                    _ => return Err(format!("bad Content-Length \"{}\"", quote::peer(first))),
                 }
             }
         };
@@ -407,7 +366,7 @@ impl Head {
                     .iter()
                     .any(|k| k.eq_ignore_ascii_case(key))
                 {
-                    return Err(format!("bad trailer key {key:?}"));
+                    return Err(format!("bad trailer key \"{}\"", quote::peer(key)));
                 }
             }
         }
@@ -460,7 +419,7 @@ impl<'a> Body<'a> {
     }
 
     fn broken(why: impl Into<String>) -> io::Error {
-        io::Error::new(io::ErrorKind::InvalidData, why.into())
+        io::Error::new(io::ErrorKind::InvalidData, Broken(why.into()))
     }
 
     /// Starts the next chunk; false after the last one (and its trailer).

@@ -1,6 +1,6 @@
 //! An HTTP(S) server run by the tests, each connection handled on its own thread by a closure
 //! that sees the request and writes whatever bytes the case needs: a proper answer, garbage,
-//! nothing at all, or a body that never ends.
+//! nothing at all, or a body that never ends; and a real OpenSSL TLS server (`openssl s_server`).
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -112,4 +112,50 @@ pub fn respond(out: &mut dyn Write, status: &str, headers: &[(&str, &str)], body
     answer.push_str("\r\n");
     answer.push_str(body);
     let _ = out.write_all(answer.as_bytes());
+}
+
+/// `openssl s_server -www` on a loopback port: a real OpenSSL TLS server answering HTTPS with
+/// its status page. Stopped when dropped.
+pub struct Openssl {
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl Drop for Openssl {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `openssl s_server` with this certificate and key, on a port that was free a moment
+/// before (tried again if another process took it meanwhile).
+pub fn openssl_server(pair: &super::certs::Pair) -> Openssl {
+    use std::process::{Command, Stdio};
+    for _ in 0..10 {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let mut child = Command::new("openssl")
+            .args(["s_server", "-www", "-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(&pair.cert)
+            .arg("-key")
+            .arg(&pair.key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl (the openssl package)");
+        for _ in 0..250 {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Openssl { port, child };
+            }
+            thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("openssl s_server did not start");
 }
