@@ -41,12 +41,6 @@ pub use crate::check::mysql::{
     session::{Conn, Credentials, Transport, login, ping as mysql_ping, query as mysql_query},
     url::{Defaults as MysqlDefaults, label as mysql_label, settings as mysql_settings},
 };
-#[cfg(feature = "postgres")]
-pub use crate::check::postgres::{
-    parse::{label as conninfo_label, parse as parse_conninfo},
-    ping::{Answer, first_answer, verdict as first_answer_verdict},
-    settings::{Env as PgEnv, settings as pg_settings},
-};
 #[cfg(feature = "redis")]
 pub use crate::check::redis::{
     resp::{Reply, encode as resp_encode, read_reply},
@@ -57,9 +51,9 @@ pub use crate::check::redis::{
 pub const PLANTED_PASSWORD: &str = "Zq7Wk3Xp-planted";
 
 /// Inputs longer than this are cut: every parser bounds what it reads well below it.
-const LONGEST_INPUT: usize = 64 * 1024;
+pub(crate) const LONGEST_INPUT: usize = 64 * 1024;
 
-fn text(data: &[u8]) -> Option<&str> {
+pub(crate) fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
 }
 
@@ -69,7 +63,7 @@ fn text(data: &[u8]) -> Option<&str> {
 /// changes what `read` finds (a default such as amqp's `guest` does not count). And it counts
 /// as shown only if the text shown for those other letters holds it fewer times: a label that
 /// joins `host= db` into `host=db` holds `t=db` without showing the password `t=db`.
-fn assert_hidden(
+pub(crate) fn assert_hidden(
     target: &str,
     input: &str,
     password: &str,
@@ -92,12 +86,12 @@ fn assert_hidden(
 }
 
 /// How a target finds the password in a text: the parser under test, reduced to that.
-type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
+pub(crate) type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
 /// What is shown of a text: its label, or the message that refuses it.
-type Show<'a> = dyn Fn(&str) -> String + 'a;
+pub(crate) type Show<'a> = dyn Fn(&str) -> String + 'a;
 
 /// An environment with no variables, run by a user named `fuzz`.
-struct NoEnv;
+pub(crate) struct NoEnv;
 
 impl crate::env::Env for NoEnv {
     fn var(&self, _: &str) -> Option<String> {
@@ -111,7 +105,7 @@ impl crate::env::Env for NoEnv {
 
 /// `probe CHECK TARGET` as far as the settings go (no I/O): each label and any error must be
 /// one line and free of `password`.
-fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword<'_>)>) {
+pub(crate) fn command_line(check: &str, target: &str, password: Option<(&str, &ReadPassword<'_>)>) {
     let shown = command_line_shows(check, target);
     if let Some((password, read)) = password {
         assert_hidden(check, target, password, &shown, read, &|text| command_line_shows(check, text));
@@ -204,77 +198,6 @@ pub fn status_list(data: &[u8]) {
         .collect();
     let parsed = text.parse::<StatusSet>().ok().map(|set| format!("{set:?}"));
     assert_eq!(parsed, reference.map(|ranges| format!("StatusSet({ranges:?})")), "--status {text:?}");
-}
-
-/// PostgreSQL's first answer: a verdict for every answer, and one that once decided does not
-/// change as more bytes arrive.
-#[cfg(feature = "postgres")]
-pub fn postgres_first_answer(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let answer = first_answer(data);
-    let _ = first_answer_verdict(first_answer(data));
-    if answer != Answer::Incomplete {
-        let longer = [data, b"E\0\0\0\x08SX\0\0R"].concat();
-        assert_eq!(first_answer(&longer), answer, "more bytes changed the answer to {data:?}");
-    }
-    if let Some((_, shorter)) = data.split_last() {
-        let before = first_answer(shorter);
-        if before != Answer::Incomplete {
-            assert_eq!(before, answer, "the last byte of {data:?} changed the answer");
-        }
-    }
-}
-
-/// conninfo, URL or keywords: the password never shown; keywords read back from their label.
-#[cfg(feature = "postgres")]
-pub fn postgres_conninfo(data: &[u8]) {
-    const SECRET_KEYS: &[&str] =
-        &["password", "sslpassword", "scram_client_key", "scram_server_key", "oauth_client_secret"];
-    let Some(text) = text(data) else { return };
-    let shown = conninfo_label(text);
-    let Ok(pairs) = parse_conninfo(text) else { return };
-    fn value_of(key: &str) -> impl Fn(&str) -> Option<String> + '_ {
-        move |text| parse_conninfo(text).ok()?.into_iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-    let password = pairs.iter().rev().find(|(key, _)| key == "password").map(|(_, value)| value.as_str());
-    for (key, value) in &pairs {
-        if SECRET_KEYS.contains(&key.as_str()) {
-            assert_hidden("postgres", text, value, &shown, &value_of(key), &conninfo_label);
-        }
-    }
-    if !text.contains("://") {
-        let again = parse_conninfo(&shown).unwrap_or_else(|why| panic!("{text:?} shown as {shown:?}: {why}"));
-        let expected: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(key, value)| {
-                let value = if SECRET_KEYS.contains(&key.as_str()) { "***" } else { value };
-                (key.clone(), value.to_owned())
-            })
-            .collect();
-        assert_eq!(again, expected, "{text:?} shown as {shown:?}");
-    }
-    // The settings, without the keys that name files: what they read is not the text's.
-    const FILE_KEYS: &[&str] =
-        &["service", "passfile", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "sslkeylogfile"];
-    let kept: Vec<(String, String)> =
-        pairs.iter().filter(|(key, _)| !FILE_KEYS.contains(&key.as_str())).cloned().collect();
-    let env = PgEnv { var: &|_| None, os_user: &|| Some("fuzz".to_owned()) };
-    if let Err(why) = pg_settings(&kept, &env, None) {
-        assert!(!why.contains(['\n', '\r']), "{text:?}: a message of several lines: {why:?}");
-        if let Some(password) = password {
-            let refusal = |text: &str| {
-                let pairs: Vec<(String, String)> = parse_conninfo(text).unwrap_or_default();
-                let kept: Vec<_> =
-                    pairs.into_iter().filter(|(key, _)| !FILE_KEYS.contains(&key.as_str())).collect();
-                pg_settings(&kept, &env, None).err().unwrap_or_default()
-            };
-            assert_hidden("postgres", text, password, &why, &value_of("password"), &refusal);
-        }
-    }
-    if !pairs.iter().any(|(key, _)| FILE_KEYS.contains(&key.as_str())) {
-        let read = value_of("password");
-        command_line("postgres", text, password.map(|p| (p, &read as &ReadPassword<'_>)));
-    }
 }
 
 /// Redis URLs: the password never shown.
@@ -584,10 +507,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("host_port", host_port),
     #[cfg(feature = "http")]
     ("status_list", status_list),
-    #[cfg(feature = "postgres")]
-    ("postgres_first_answer", postgres_first_answer),
-    #[cfg(feature = "postgres")]
-    ("postgres_conninfo", postgres_conninfo),
+    #[cfg(all(feature = "postgres", any(test, fuzzing)))]
+    ("postgres_first_answer", crate::check::postgres::fuzz::first_answer_is_stable),
+    #[cfg(all(feature = "postgres", any(test, fuzzing)))]
+    ("postgres_conninfo", crate::check::postgres::fuzz::conninfo_hides_secrets),
     #[cfg(feature = "redis")]
     ("redis_url", redis_url),
     #[cfg(feature = "mysql")]
@@ -617,15 +540,6 @@ mod tests {
     use std::path::Path;
 
     use super::TARGETS;
-
-    /// Found by `postgres_conninfo`: a keyword string with `://` in any value was shown as a URL,
-    /// its `password=` word in clear. libpq reads it as keywords, and so must the label.
-    #[cfg(feature = "postgres")]
-    #[test]
-    fn a_keyword_string_holding_a_url_keeps_its_password_hidden() {
-        let shown = super::conninfo_label("host=db password=Zq7W://k3Xp application_name=a://b");
-        assert_eq!(shown, "host=db password=*** application_name=a://b");
-    }
 
     /// Found by `mysql_url`: in MySQL's socket form the user part runs to the last '@' before
     /// the parenthesis (mysql's own reading), so a '/' in the password did not end it.
