@@ -32,15 +32,6 @@ pub use crate::check::http::{
     location::{hostname as location_hostname, parse as parse_location},
     wire::{Body, Connection, Framing, read_head},
 };
-#[cfg(feature = "mysql")]
-pub use crate::check::mysql::{
-    packet::{
-        AuthReply, Reader, eof_status, is_eof, ok_status, parse_auth_reply, parse_err, parse_greeting,
-        put_lenenc, read_packet,
-    },
-    session::{Conn, Credentials, Transport, login, ping as mysql_ping, query as mysql_query},
-    url::{Defaults as MysqlDefaults, label as mysql_label, settings as mysql_settings},
-};
 #[cfg(feature = "redis")]
 pub use crate::check::redis::{
     resp::{Reply, encode as resp_encode, read_reply},
@@ -214,24 +205,6 @@ pub fn redis_url(data: &[u8]) {
     }
 }
 
-/// MySQL URLs: the password never shown.
-#[cfg(feature = "mysql")]
-pub fn mysql_url(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    let defaults =
-        MysqlDefaults { var: &|_| None, os_user: &|| Some("fuzz".to_owned()), password_file: None };
-    let Ok(settings) = mysql_settings(text, &defaults) else { return };
-    let read = |text: &str| Some(mysql_settings(text, &defaults).ok()?.password?.expose().to_owned());
-    let shown = mysql_label(text, &settings);
-    let Some(password) = settings.password.map(|p| p.expose().to_owned()) else { return };
-    let show =
-        |text: &str| mysql_settings(text, &defaults).map(|s| mysql_label(text, &s)).unwrap_or_default();
-    assert_hidden("mysql", text, &password, &shown, &read, &show);
-    if settings.ssl_ca.is_none() && settings.ssl_cert.is_none() && settings.ssl_key.is_none() {
-        command_line("mysql", text, Some((&password, &read)));
-    }
-}
-
 /// AMQP URLs: the password never shown.
 #[cfg(feature = "amqp")]
 pub fn amqp_url(data: &[u8]) {
@@ -289,108 +262,6 @@ pub fn grpc_health(data: &[u8]) {
     }
     let request = request_frame(&String::from_utf8_lossy(data));
     assert_eq!(request[1..5], ((request.len() - 5) as u32).to_be_bytes(), "the request's length prefix");
-}
-
-/// MySQL packets, one by one: no reader goes past its packet, and lenenc integers round-trip.
-#[cfg(feature = "mysql")]
-pub fn mysql_packets(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    if let Ok(greeting) = parse_greeting(data) {
-        let _ = (greeting.product(), greeting.is_mariadb());
-    }
-    let _ = parse_auth_reply(data);
-    let _ = parse_err(data);
-    let _ = ok_status(data);
-    if is_eof(data) {
-        let _ = eof_status(data);
-    }
-    let mut reader = Reader::new(data);
-    while let Ok(Some(bytes)) = reader.lenenc_bytes() {
-        let _ = crate::check::mysql::packet::text(bytes);
-    }
-    // The stream: packets until the input ends.
-    let mut stream = Cursor::new(data);
-    let mut seq = data.first().copied().unwrap_or(0);
-    while let Ok(payload) = read_packet(&mut stream, &mut seq) {
-        let _ = parse_greeting(&payload);
-    }
-    for chunk in data.chunks(8) {
-        let mut bytes = [0u8; 8];
-        bytes[..chunk.len()].copy_from_slice(chunk);
-        let n = u64::from_le_bytes(bytes);
-        let mut out = Vec::new();
-        put_lenenc(&mut out, n);
-        let mut reader = Reader::new(&out);
-        assert_eq!(reader.lenenc().ok(), Some(Some(n)), "lenenc {n} written as {out:?}");
-        assert!(reader.is_empty());
-    }
-}
-
-/// A server's side of a MySQL conversation, replayed; what the client writes is kept.
-#[cfg(feature = "mysql")]
-struct Replay {
-    server: Cursor<Vec<u8>>,
-    client: Vec<u8>,
-}
-
-#[cfg(feature = "mysql")]
-impl Read for Replay {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.server.read(buf)
-    }
-}
-
-#[cfg(feature = "mysql")]
-impl Write for Replay {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.client.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[cfg(feature = "mysql")]
-impl Transport for Replay {
-    fn set_timeout(&mut self, _: Duration) {}
-}
-
-/// A whole MySQL conversation against the input as the server's bytes (the first byte chooses
-/// whether the connection counts as secure): greeting, login with its plugins and switches, a
-/// query and its result sets, a ping. Over an insecure connection the password never goes out
-/// in clear, whatever the server asks.
-#[cfg(feature = "mysql")]
-pub fn mysql_session(data: &[u8]) {
-    let Some((&flags, server)) = data.split_first() else { return };
-    let secure = flags & 1 == 1;
-    let replay = Replay {
-        server: Cursor::new(server[..server.len().min(LONGEST_INPUT)].to_vec()),
-        client: Vec::new(),
-    };
-    let mut conn = Conn::new(replay, Box::new(|| Duration::from_secs(1)));
-    let conversation = |conn: &mut Conn<Replay>| -> Result<(), crate::check::mysql::packet::Failure> {
-        let greeting = parse_greeting(&conn.read()?)?;
-        let _ = greeting.product();
-        let capabilities =
-            crate::check::mysql::packet::client_capabilities(greeting.capabilities, true, false);
-        let who = Credentials { user: "fuzz", password: PLANTED_PASSWORD.as_bytes(), database: Some("db") };
-        login(conn, &greeting, capabilities, &who, secure)?;
-        for table in mysql_query(conn, "SELECT 1", 4)? {
-            assert!(table.rows.len() <= 4 && table.rows.len() as u64 <= table.count);
-            assert!(table.rows.iter().all(|row| row.len() == table.columns.len()));
-        }
-        mysql_ping(conn)
-    };
-    let _ = conversation(&mut conn);
-    if !secure {
-        let sent = &conn.stream.client;
-        assert!(
-            !sent.windows(PLANTED_PASSWORD.len()).any(|w| w == PLANTED_PASSWORD.as_bytes()),
-            "the password went out in clear over an insecure connection"
-        );
-    }
 }
 
 /// AMQP frames as a broker sends them, and the connection methods in them; a Connection.Close
@@ -513,18 +384,18 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("postgres_conninfo", crate::check::postgres::fuzz::conninfo_hides_secrets),
     #[cfg(feature = "redis")]
     ("redis_url", redis_url),
-    #[cfg(feature = "mysql")]
-    ("mysql_url", mysql_url),
+    #[cfg(all(feature = "mysql", any(test, fuzzing)))]
+    ("mysql_url", crate::check::mysql::fuzz::url_hides_secrets),
     #[cfg(feature = "amqp")]
     ("amqp_url", amqp_url),
     #[cfg(feature = "grpc")]
     ("grpc_target", grpc_target),
     #[cfg(feature = "grpc")]
     ("grpc_health", grpc_health),
-    #[cfg(feature = "mysql")]
-    ("mysql_packets", mysql_packets),
-    #[cfg(feature = "mysql")]
-    ("mysql_session", mysql_session),
+    #[cfg(all(feature = "mysql", any(test, fuzzing)))]
+    ("mysql_packets", crate::check::mysql::fuzz::packets_stay_in_bounds),
+    #[cfg(all(feature = "mysql", any(test, fuzzing)))]
+    ("mysql_session", crate::check::mysql::fuzz::session_keeps_the_password),
     #[cfg(feature = "amqp")]
     ("amqp_frames", amqp_frames),
     #[cfg(feature = "redis")]
@@ -540,18 +411,6 @@ mod tests {
     use std::path::Path;
 
     use super::TARGETS;
-
-    /// Found by `mysql_url`: in MySQL's socket form the user part runs to the last '@' before
-    /// the parenthesis (mysql's own reading), so a '/' in the password did not end it.
-    #[test]
-    fn a_mysql_socket_url_with_a_slash_in_its_password_keeps_it_hidden() {
-        let shown = super::redact_url("mysql://us@r:pa/ssZq7W@(/run/mysqld.sock)/db");
-        assert_eq!(shown, "mysql://***@(/run/mysqld.sock)/db");
-        assert_eq!(
-            super::redact_url("mysql://app:pw@(/run/mysqld.sock)/db"),
-            "mysql://app:***@(/run/mysqld.sock)/db"
-        );
-    }
 
     /// Every committed input of every target (`fuzz/corpus/<target>/*`, the seeds, and
     /// `fuzz/regressions/<target>/*`, the inputs that once failed) passes the target's checks.

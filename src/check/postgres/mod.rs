@@ -50,7 +50,11 @@ pub const PROTOCOL: crate::net::Protocol = crate::net::Protocol {
     drop_tls: "use sslmode=disable",
 };
 
+/// What postgres's shared login flags mean here, for its manual page.
+const DETAILS: &str = "--expect-role is judged from pg_is_in_recovery() on the host the connection reached; to choose among a host list, use target_session_attrs. --query runs with all but a tenth of the time left (at most 100 ms), kept to cancel it on the server (a CancelRequest) when the deadline comes first. --ping is pg_isready's check: healthy on an authentication request or any error but SQLSTATE 57P03. The password comes from the target, else --password-file, else PGPASSWORD, else the password file (PGPASSFILE, ~/.pgpass), looked up per host.";
+
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = DETAILS)]
 pub struct Args {
     /// postgres:// URL or "key=value ..." conninfo; with none, the PG* environment variables.
     #[arg(value_name = "URL|CONNINFO")]
