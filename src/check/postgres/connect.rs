@@ -142,6 +142,7 @@ impl Postgres {
         StartTls {
             build: || tls_config(&self.settings),
             server_name: server_name(host),
+            direct: self.settings.direct_tls,
             trace: trace.clone(),
             progress: Arc::clone(progress),
         }

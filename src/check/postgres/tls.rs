@@ -51,6 +51,8 @@ impl Plain for AsyncSocket {
 pub struct StartTls<F> {
     pub build: F,
     pub server_name: String,
+    /// sslnegotiation=direct: the ClientHello is the first thing the server reads.
+    pub direct: bool,
     pub trace: Trace,
     pub progress: Arc<Progress>,
 }
@@ -81,11 +83,16 @@ where
             Ok(config) => config,
             Err(why) => return failed(why),
         };
-        let StartTls { server_name, trace, progress, .. } = self;
+        let StartTls { server_name, direct, trace, progress, .. } = self;
         Box::pin(async move {
-            let tls = tls::handshake_async(socket, &server_name, config, &PROTOCOL)
-                .await
-                .map_err(failure)?;
+            let tls = tls::handshake_async(socket, &server_name, config, &PROTOCOL).await.map_err(|why| {
+                // A server before PostgreSQL 17 reads a ClientHello as a bad startup packet and
+                // closes without a word.
+                match direct && why.starts_with("connection closed by peer") {
+                    true => failure(format!("{why}: the server may not take direct TLS (PostgreSQL 17 and later do; use sslnegotiation=postgres)")),
+                    false => failure(why),
+                }
+            })?;
             trace.enter("auth");
             progress.tls_used.store(true, Ordering::Relaxed);
             Ok(Watched::messages(Bound { tls }, &trace, &progress))
