@@ -13,6 +13,7 @@ use std::{
     task::{Context, Poll},
 };
 
+use ring::digest;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, TlsConnect, TlsStream};
 
@@ -109,8 +110,8 @@ impl TlsStream for Bound {
     fn channel_binding(&self) -> ChannelBinding {
         let (_, session) = self.tls.get_ref();
         let certificate = session.peer_certificates().and_then(|chain| chain.first());
-        match certificate.and_then(|der| end_point_hash(der).map(|hash| hash(der))) {
-            Some(hash) => ChannelBinding::tls_server_end_point(hash),
+        match certificate.and_then(|der| Some(digest::digest(end_point_hash(der)?, der))) {
+            Some(hash) => ChannelBinding::tls_server_end_point(hash.as_ref().to_vec()),
             None => ChannelBinding::none(),
         }
     }
@@ -119,30 +120,20 @@ impl TlsStream for Bound {
 /// The hash tls-server-end-point uses for this certificate (DER): its signature algorithm's,
 /// with SHA-1 and MD5 taken as SHA-256 (RFC 5929, 4.1); none for a signature without one of
 /// its own (Ed25519, RSA-PSS), as the server then offers no channel binding either.
-fn end_point_hash(der: &[u8]) -> Option<fn(&[u8]) -> Vec<u8>> {
-    use ring::digest::{SHA256, SHA384, SHA512, digest};
-    fn sha256(data: &[u8]) -> Vec<u8> {
-        digest(&SHA256, data).as_ref().to_vec()
-    }
-    fn sha384(data: &[u8]) -> Vec<u8> {
-        digest(&SHA384, data).as_ref().to_vec()
-    }
-    fn sha512(data: &[u8]) -> Vec<u8> {
-        digest(&SHA512, data).as_ref().to_vec()
-    }
+fn end_point_hash(der: &[u8]) -> Option<&'static digest::Algorithm> {
     const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
     const ECDSA: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03];
     let oid = signature_algorithm(der)?;
     let (family, last) = oid.split_at(oid.len().checked_sub(1)?);
     match (family, last[0]) {
         // md5, sha1, sha256, then sha384, sha512 WithRSAEncryption (RFC 8017).
-        (RSA, 0x04 | 0x05 | 0x0b) => Some(sha256),
-        (RSA, 0x0c) => Some(sha384),
-        (RSA, 0x0d) => Some(sha512),
+        (RSA, 0x04 | 0x05 | 0x0b) => Some(&digest::SHA256),
+        (RSA, 0x0c) => Some(&digest::SHA384),
+        (RSA, 0x0d) => Some(&digest::SHA512),
         // ecdsa-with-SHA256, -SHA384, -SHA512 (RFC 5758).
-        (ECDSA, 0x02) => Some(sha256),
-        (ECDSA, 0x03) => Some(sha384),
-        (ECDSA, 0x04) => Some(sha512),
+        (ECDSA, 0x02) => Some(&digest::SHA256),
+        (ECDSA, 0x03) => Some(&digest::SHA384),
+        (ECDSA, 0x04) => Some(&digest::SHA512),
         _ => None,
     }
 }
@@ -208,8 +199,7 @@ mod tests {
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = rcgen::CertificateParams::new(vec!["db".to_owned()]).unwrap().self_signed(&key).unwrap();
         let der = cert.der().to_vec();
-        let hash = end_point_hash(&der).expect("ECDSA with SHA-256 has a hash");
-        assert_eq!(hash(b"abc").len(), 32);
+        assert_eq!(end_point_hash(&der), Some(&digest::SHA256), "ECDSA with SHA-256");
         let with_oid = |oid: &[u8]| {
             let algorithm = [&[0x06, oid.len() as u8][..], oid].concat();
             let algorithm = [&[0x30, algorithm.len() as u8][..], &algorithm].concat();
@@ -217,7 +207,7 @@ mod tests {
             [&[0x30, body.len() as u8][..], &body].concat()
         };
         let rsa = |last: u8| with_oid(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, last]);
-        let len = |der: Vec<u8>| end_point_hash(&der).map(|hash| hash(b"x").len());
+        let len = |der: Vec<u8>| end_point_hash(&der).map(digest::Algorithm::output_len);
         assert_eq!((len(rsa(0x05)), len(rsa(0x0b)), len(rsa(0x0c)), len(rsa(0x0d))), (Some(32), Some(32), Some(48), Some(64)));
         assert_eq!(len(rsa(0x0a)), None, "RSA-PSS");
         assert_eq!(len(with_oid(&[0x2b, 0x65, 0x70])), None, "Ed25519");

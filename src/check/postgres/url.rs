@@ -36,9 +36,9 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
     if !dbname.is_empty() {
         pairs.push(("dbname".to_owned(), decode("database name", dbname)?));
     }
-    let (params, secrets) = params(&uri)?;
-    pairs.extend(params);
-    Ok(Parsed { pairs, label: uri.label(secrets) })
+    let query = query(&uri)?;
+    pairs.extend(query.pairs);
+    Ok(Parsed { pairs, label: uri.label(query.secrets) })
 }
 
 fn refuse_misreadings(uri: &Uri<'_>) -> Result<(), String> {
@@ -95,8 +95,14 @@ fn hosts(list: &str) -> Result<Vec<(String, String)>, String> {
 
 /// The query's pairs as libpq's keys (`ssl=true` is its one alias), and the spans of the values
 /// of libpq's secret keys that `Uri::secrets` does not know by name.
-fn params(uri: &Uri<'_>) -> Result<(Vec<(String, String)>, Vec<Span>), String> {
-    let Some(query) = uri.query() else { return Ok(Default::default()) };
+#[derive(Default)]
+struct Query {
+    pairs: Vec<(String, String)>,
+    secrets: Vec<Span>,
+}
+
+fn query(uri: &Uri<'_>) -> Result<Query, String> {
+    let Some(query) = uri.query() else { return Ok(Query::default()) };
     let missing = |name: &str| format!("missing key/value separator \"=\" in URI query parameter: \"{name}\"");
     // libpq allows one trailing '&' and no other empty parameter.
     if query.starts_with('&') || query.contains("&&") {
@@ -123,7 +129,7 @@ fn params(uri: &Uri<'_>) -> Result<(Vec<(String, String)>, Vec<Span>), String> {
         }
         pairs.push((key, value));
     }
-    Ok((pairs, secrets))
+    Ok(Query { pairs, secrets })
 }
 
 #[cfg(test)]
