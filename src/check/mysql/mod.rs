@@ -5,7 +5,9 @@
 //! mysqladmin ping's check without its traps: it needs no credentials, yet completes the
 //! handshake (a dropped one counts towards max_connect_errors), and a refusal is "alive" but a
 //! shutdown is not. The protocol is written here (the `mysql` crate would not fit the size
-//! budget): `packet` the wire formats, `auth` and `ed25519` the plugins, `session` the exchanges.
+//! budget): `url` reads targets (on the shared `uri` reader), `packet` the wire formats, `auth`
+//! and `ed25519` the plugins, `session` the exchanges; the socket is `net::open`'s and TLS the
+//! shared `tls::handshake`, so this file holds the conversation's order and its verdicts.
 
 mod auth;
 mod ed25519;
