@@ -6,29 +6,12 @@
 //!
 //! Not an API: hidden from the docs, and nothing in the binary calls it.
 
-use std::io::{Cursor, Read, Write};
 use std::time::Duration;
 
 pub use crate::duration::{
     parse as parse_duration, parse_interval, parse_positive, setting as duration_setting,
 };
-pub use crate::secret::{Secret, redact_unparsed, redact_url};
-
-#[cfg(feature = "mysql")]
-pub use crate::check::mysql::{
-    packet::{
-        AuthReply, Reader, eof_status, is_eof, ok_status, parse_auth_reply, parse_err, parse_greeting,
-        put_lenenc, read_packet,
-    },
-    session::{Conn, Credentials, Transport, login, ping as mysql_ping, query as mysql_query},
-    url::{Defaults as MysqlDefaults, label as mysql_label, settings as mysql_settings},
-};
-#[cfg(feature = "postgres")]
-pub use crate::check::postgres::{
-    parse::{label as conninfo_label, parse as parse_conninfo},
-    ping::{Answer, first_answer, verdict as first_answer_verdict},
-    settings::{Env as PgEnv, settings as pg_settings},
-};
+pub use crate::secret::Secret;
 
 /// The password planted in the sessions the targets replay: it must never go out in clear.
 pub const PLANTED_PASSWORD: &str = "Zq7Wk3Xp-planted";
@@ -74,7 +57,7 @@ pub(crate) type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
 pub(crate) type Show<'a> = dyn Fn(&str) -> String + 'a;
 
 /// An environment with no variables, run by a user named `fuzz`.
-struct NoEnv;
+pub(crate) struct NoEnv;
 
 impl crate::env::Env for NoEnv {
     fn var(&self, _: &str) -> Option<String> {
@@ -143,196 +126,6 @@ pub fn duration(data: &[u8]) {
 
 /// PostgreSQL's first answer: a verdict for every answer, and one that once decided does not
 /// change as more bytes arrive.
-#[cfg(feature = "postgres")]
-pub fn postgres_first_answer(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    let answer = first_answer(data);
-    let _ = first_answer_verdict(first_answer(data));
-    if answer != Answer::Incomplete {
-        let longer = [data, b"E\0\0\0\x08SX\0\0R"].concat();
-        assert_eq!(first_answer(&longer), answer, "more bytes changed the answer to {data:?}");
-    }
-    if let Some((_, shorter)) = data.split_last() {
-        let before = first_answer(shorter);
-        if before != Answer::Incomplete {
-            assert_eq!(before, answer, "the last byte of {data:?} changed the answer");
-        }
-    }
-}
-
-/// conninfo, URL or keywords: the password never shown; keywords read back from their label.
-#[cfg(feature = "postgres")]
-pub fn postgres_conninfo(data: &[u8]) {
-    const SECRET_KEYS: &[&str] =
-        &["password", "sslpassword", "scram_client_key", "scram_server_key", "oauth_client_secret"];
-    let Some(text) = text(data) else { return };
-    let shown = conninfo_label(text);
-    let Ok(pairs) = parse_conninfo(text) else { return };
-    fn value_of(key: &str) -> impl Fn(&str) -> Option<String> + '_ {
-        move |text| parse_conninfo(text).ok()?.into_iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-    let password = pairs.iter().rev().find(|(key, _)| key == "password").map(|(_, value)| value.as_str());
-    for (key, value) in &pairs {
-        if SECRET_KEYS.contains(&key.as_str()) {
-            assert_hidden("postgres", text, value, &shown, &value_of(key), &conninfo_label);
-        }
-    }
-    if !text.contains("://") {
-        let again = parse_conninfo(&shown).unwrap_or_else(|why| panic!("{text:?} shown as {shown:?}: {why}"));
-        let expected: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(key, value)| {
-                let value = if SECRET_KEYS.contains(&key.as_str()) { "***" } else { value };
-                (key.clone(), value.to_owned())
-            })
-            .collect();
-        assert_eq!(again, expected, "{text:?} shown as {shown:?}");
-    }
-    // The settings, without the keys that name files: what they read is not the text's.
-    const FILE_KEYS: &[&str] =
-        &["service", "passfile", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "sslkeylogfile"];
-    let kept: Vec<(String, String)> =
-        pairs.iter().filter(|(key, _)| !FILE_KEYS.contains(&key.as_str())).cloned().collect();
-    let env = PgEnv { var: &|_| None, os_user: &|| Some("fuzz".to_owned()) };
-    if let Err(why) = pg_settings(&kept, &env, None) {
-        assert!(!why.contains(['\n', '\r']), "{text:?}: a message of several lines: {why:?}");
-        if let Some(password) = password {
-            let refusal = |text: &str| {
-                let pairs: Vec<(String, String)> = parse_conninfo(text).unwrap_or_default();
-                let kept: Vec<_> =
-                    pairs.into_iter().filter(|(key, _)| !FILE_KEYS.contains(&key.as_str())).collect();
-                pg_settings(&kept, &env, None).err().unwrap_or_default()
-            };
-            assert_hidden("postgres", text, password, &why, &value_of("password"), &refusal);
-        }
-    }
-    if !pairs.iter().any(|(key, _)| FILE_KEYS.contains(&key.as_str())) {
-        let read = value_of("password");
-        command_line("postgres", text, password.map(|p| (p, &read as &ReadPassword<'_>)));
-    }
-}
-
-/// MySQL URLs: the password never shown.
-#[cfg(feature = "mysql")]
-pub fn mysql_url(data: &[u8]) {
-    let Some(text) = text(data) else { return };
-    let defaults =
-        MysqlDefaults { var: &|_| None, os_user: &|| Some("fuzz".to_owned()), password_file: None };
-    let Ok(settings) = mysql_settings(text, &defaults) else { return };
-    let read = |text: &str| Some(mysql_settings(text, &defaults).ok()?.password?.expose().to_owned());
-    let shown = mysql_label(text, &settings);
-    let Some(password) = settings.password.map(|p| p.expose().to_owned()) else { return };
-    let show =
-        |text: &str| mysql_settings(text, &defaults).map(|s| mysql_label(text, &s)).unwrap_or_default();
-    assert_hidden("mysql", text, &password, &shown, &read, &show);
-    if settings.ssl_ca.is_none() && settings.ssl_cert.is_none() && settings.ssl_key.is_none() {
-        command_line("mysql", text, Some((&password, &read)));
-    }
-}
-
-/// MySQL packets, one by one: no reader goes past its packet, and lenenc integers round-trip.
-#[cfg(feature = "mysql")]
-pub fn mysql_packets(data: &[u8]) {
-    let data = &data[..data.len().min(LONGEST_INPUT)];
-    if let Ok(greeting) = parse_greeting(data) {
-        let _ = (greeting.product(), greeting.is_mariadb());
-    }
-    let _ = parse_auth_reply(data);
-    let _ = parse_err(data);
-    let _ = ok_status(data);
-    if is_eof(data) {
-        let _ = eof_status(data);
-    }
-    let mut reader = Reader::new(data);
-    while let Ok(Some(bytes)) = reader.lenenc_bytes() {
-        let _ = crate::check::mysql::packet::text(bytes);
-    }
-    // The stream: packets until the input ends.
-    let mut stream = Cursor::new(data);
-    let mut seq = data.first().copied().unwrap_or(0);
-    while let Ok(payload) = read_packet(&mut stream, &mut seq) {
-        let _ = parse_greeting(&payload);
-    }
-    for chunk in data.chunks(8) {
-        let mut bytes = [0u8; 8];
-        bytes[..chunk.len()].copy_from_slice(chunk);
-        let n = u64::from_le_bytes(bytes);
-        let mut out = Vec::new();
-        put_lenenc(&mut out, n);
-        let mut reader = Reader::new(&out);
-        assert_eq!(reader.lenenc().ok(), Some(Some(n)), "lenenc {n} written as {out:?}");
-        assert!(reader.is_empty());
-    }
-}
-
-/// A server's side of a MySQL conversation, replayed; what the client writes is kept.
-#[cfg(feature = "mysql")]
-struct Replay {
-    server: Cursor<Vec<u8>>,
-    client: Vec<u8>,
-}
-
-#[cfg(feature = "mysql")]
-impl Read for Replay {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.server.read(buf)
-    }
-}
-
-#[cfg(feature = "mysql")]
-impl Write for Replay {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.client.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[cfg(feature = "mysql")]
-impl Transport for Replay {
-    fn set_timeout(&mut self, _: Duration) {}
-}
-
-/// A whole MySQL conversation against the input as the server's bytes (the first byte chooses
-/// whether the connection counts as secure): greeting, login with its plugins and switches, a
-/// query and its result sets, a ping. Over an insecure connection the password never goes out
-/// in clear, whatever the server asks.
-#[cfg(feature = "mysql")]
-pub fn mysql_session(data: &[u8]) {
-    let Some((&flags, server)) = data.split_first() else { return };
-    let secure = flags & 1 == 1;
-    let replay = Replay {
-        server: Cursor::new(server[..server.len().min(LONGEST_INPUT)].to_vec()),
-        client: Vec::new(),
-    };
-    let mut conn = Conn::new(replay, Box::new(|| Duration::from_secs(1)));
-    let conversation = |conn: &mut Conn<Replay>| -> Result<(), crate::check::mysql::packet::Failure> {
-        let greeting = parse_greeting(&conn.read()?)?;
-        let _ = greeting.product();
-        let capabilities =
-            crate::check::mysql::packet::client_capabilities(greeting.capabilities, true, false);
-        let who = Credentials { user: "fuzz", password: PLANTED_PASSWORD.as_bytes(), database: Some("db") };
-        login(conn, &greeting, capabilities, &who, secure)?;
-        for table in mysql_query(conn, "SELECT 1", 4)? {
-            assert!(table.rows.len() <= 4 && table.rows.len() as u64 <= table.count);
-            assert!(table.rows.iter().all(|row| row.len() == table.columns.len()));
-        }
-        mysql_ping(conn)
-    };
-    let _ = conversation(&mut conn);
-    if !secure {
-        let sent = &conn.stream.client;
-        assert!(
-            !sent.windows(PLANTED_PASSWORD.len()).any(|w| w == PLANTED_PASSWORD.as_bytes()),
-            "the password went out in clear over an insecure connection"
-        );
-    }
-}
-
-/// The fuzz targets by name, for the tests that replay the committed inputs.
 pub type Target = fn(&[u8]);
 
 pub const TARGETS: &[(&str, Target)] = &[
@@ -341,24 +134,24 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("host_port", crate::check::tcp::fuzz::host_port),
     #[cfg(all(feature = "http", any(test, fuzzing)))]
     ("status_list", crate::check::http::fuzz::status_list),
-    #[cfg(feature = "postgres")]
-    ("postgres_first_answer", postgres_first_answer),
-    #[cfg(feature = "postgres")]
-    ("postgres_conninfo", postgres_conninfo),
+    #[cfg(all(feature = "postgres", any(test, fuzzing)))]
+    ("postgres_first_answer", crate::check::postgres::fuzz::first_answer_is_stable),
+    #[cfg(all(feature = "postgres", any(test, fuzzing)))]
+    ("postgres_conninfo", crate::check::postgres::fuzz::conninfo_hides_secrets),
     #[cfg(all(feature = "redis", any(test, fuzzing)))]
     ("redis_url", crate::check::redis::fuzz::url),
-    #[cfg(feature = "mysql")]
-    ("mysql_url", mysql_url),
+    #[cfg(all(feature = "mysql", any(test, fuzzing)))]
+    ("mysql_url", crate::check::mysql::fuzz::url_hides_secrets),
     #[cfg(all(feature = "amqp", any(test, fuzzing)))]
     ("amqp_url", crate::check::amqp::fuzz::url),
     #[cfg(all(feature = "grpc", any(test, fuzzing)))]
     ("grpc_target", crate::check::grpc::fuzz::grpc_target),
     #[cfg(all(feature = "grpc", any(test, fuzzing)))]
     ("grpc_health", crate::check::grpc::fuzz::grpc_health),
-    #[cfg(feature = "mysql")]
-    ("mysql_packets", mysql_packets),
-    #[cfg(feature = "mysql")]
-    ("mysql_session", mysql_session),
+    #[cfg(all(feature = "mysql", any(test, fuzzing)))]
+    ("mysql_packets", crate::check::mysql::fuzz::packets_stay_in_bounds),
+    #[cfg(all(feature = "mysql", any(test, fuzzing)))]
+    ("mysql_session", crate::check::mysql::fuzz::session_keeps_the_password),
     #[cfg(all(feature = "amqp", any(test, fuzzing)))]
     ("amqp_frames", crate::check::amqp::fuzz::frames),
     #[cfg(all(feature = "redis", any(test, fuzzing)))]
@@ -374,27 +167,6 @@ mod tests {
     use std::path::Path;
 
     use super::TARGETS;
-
-    /// Found by `postgres_conninfo`: a keyword string with `://` in any value was shown as a URL,
-    /// its `password=` word in clear. libpq reads it as keywords, and so must the label.
-    #[cfg(feature = "postgres")]
-    #[test]
-    fn a_keyword_string_holding_a_url_keeps_its_password_hidden() {
-        let shown = super::conninfo_label("host=db password=Zq7W://k3Xp application_name=a://b");
-        assert_eq!(shown, "host=db password=*** application_name=a://b");
-    }
-
-    /// Found by `mysql_url`: in MySQL's socket form the user part runs to the last '@' before
-    /// the parenthesis (mysql's own reading), so a '/' in the password did not end it.
-    #[test]
-    fn a_mysql_socket_url_with_a_slash_in_its_password_keeps_it_hidden() {
-        let shown = super::redact_url("mysql://us@r:pa/ssZq7W@(/run/mysqld.sock)/db");
-        assert_eq!(shown, "mysql://***@(/run/mysqld.sock)/db");
-        assert_eq!(
-            super::redact_url("mysql://app:pw@(/run/mysqld.sock)/db"),
-            "mysql://app:***@(/run/mysqld.sock)/db"
-        );
-    }
 
     /// Every committed input of every target (`fuzz/corpus/<target>/*`, the seeds, and
     /// `fuzz/regressions/<target>/*`, the inputs that once failed) passes the target's checks.

@@ -27,5 +27,7 @@ pub mod tls;
 pub mod trace;
 pub mod uri;
 
+// The fuzz targets' checks: built for the tests and for `cargo fuzz` (`--cfg fuzzing`) only.
+#[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -1,4 +1,4 @@
-//! Fuzz target `mysql_packets`: its checks are `probe::fuzzing::mysql_packets`.
+//! Fuzz target `mysql_packets`: its checks are `probe::check::mysql::fuzz::packets_stay_in_bounds`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::fuzzing::mysql_packets(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::check::mysql::fuzz::packets_stay_in_bounds(data));

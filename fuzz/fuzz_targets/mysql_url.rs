@@ -1,4 +1,4 @@
-//! Fuzz target `mysql_url`: its checks are `probe::fuzzing::mysql_url`.
+//! Fuzz target `mysql_url`: its checks are `probe::check::mysql::fuzz::url_hides_secrets`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::fuzzing::mysql_url(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::check::mysql::fuzz::url_hides_secrets(data));

@@ -1,4 +1,4 @@
-//! Fuzz target `postgres_conninfo`: its checks are `probe::fuzzing::postgres_conninfo`.
+//! Fuzz target `postgres_conninfo`: its checks are `probe::check::postgres::fuzz::conninfo_hides_secrets`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::fuzzing::postgres_conninfo(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::check::postgres::fuzz::conninfo_hides_secrets(data));

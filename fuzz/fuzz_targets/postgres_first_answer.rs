@@ -1,4 +1,4 @@
-//! Fuzz target `postgres_first_answer`: its checks are `probe::fuzzing::postgres_first_answer`.
+//! Fuzz target `postgres_first_answer`: its checks are `probe::check::postgres::fuzz::first_answer_is_stable`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::fuzzing::postgres_first_answer(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| probe::check::postgres::fuzz::first_answer_is_stable(data));

@@ -112,9 +112,11 @@ fn server_errors_are_unhealthy_and_quoted_with_their_numbers() {
     for sql in ["SELECT 1;", "  show databases", "DO SLEEP(0)", "SELECT @@version -- trailing comment"] {
         run(["mysql", &db.app_url(), "--query", sql]).says(0, ", query returned ");
     }
-    // REQUIRED against a server without TLS: refused before the password goes anywhere.
+    // REQUIRED against a server without TLS: a TLS failure (exit 2, as postgres's
+    // sslmode=require), said before the password goes anywhere.
     let required = run(["mysql", &format!("{}?ssl-mode=REQUIRED", db.app_url())]);
-    required.says(1, "ssl-mode=REQUIRED but the server (MariaDB 10");
+    required.says(2, ": unreachable: ssl-mode=REQUIRED but the server (MariaDB 10");
+    required.hides(APP_PASSWORD);
     // The handshake was completed all the same (without the password): no aborted connection.
     thread::sleep(Duration::from_millis(100));
     let log = db.log_text();
@@ -610,7 +612,7 @@ fn hostile_peers_are_unreachable_within_the_deadline() {
 #[test]
 fn usage_errors_say_what_is_wrong_in_one_line() {
     let bad = run(["mysql", "mysql://app:s3cret-Pw@db:0/shop"]);
-    bad.says(3, "'mysql://app:***@db:0/shop': '0' is not a port");
+    bad.says(3, "'mysql://…': '0' is not a port");
     bad.hides("s3cret-Pw");
     run(["mysql", "postgres://db"]).says(3, "not a mysql:// or mariadb:// URL");
     run(["mysql", "mysql://db?sslmode=require"]).says(3, "'sslmode' is not a connection parameter");
@@ -863,5 +865,91 @@ fn super_read_only_on_mysql_is_not_a_primary() {
         let url = format!("mysql://app:{SHA2_PASSWORD}@{addr}/shop");
         run(["mysql", "--expect-role", "primary", &url]).says(code, expected);
         assert_eq!(server.join().unwrap(), "SELECT @@global.read_only, @@global.super_read_only");
+    }
+}
+
+/// Issue 25's forms against a real server: a '?' or '#' in a password is read only encoded (the
+/// MySQL Shell refuses it unencoded, and so does probe, naming none of it); the socket forms
+/// with query parameters; in text, -v, --json and --wait lines.
+#[test]
+fn every_secret_form_is_hidden_in_every_output() {
+    let db = Mariadb::start();
+    let port = db.port();
+    db.sql("CREATE USER 'odd'@'%' IDENTIFIED BY 'Qx7?pw#Zk3'; CREATE USER 'odd'@'localhost' IDENTIFIED BY 'Qx7?pw#Zk3'");
+    let encoded = format!("mysql://odd:Qx7%3Fpw%23Zk3@127.0.0.1:{port}");
+    let socket = db.socket_str().to_owned();
+    let in_parens = format!("mysql://{APP_USER}:{APP_PASSWORD}@({socket})/shop?ssl-mode=DISABLED");
+    let encoded_socket =
+        format!("mysql://{APP_USER}:{APP_PASSWORD}@{}/shop?ssl-mode=DISABLED", socket.replace('/', "%2F"));
+    let socket_param =
+        format!("mysql://{APP_USER}:{APP_PASSWORD}@localhost/shop?socket={socket}&ssl-mode=DISABLED");
+    for target in [&encoded, &in_parens, &encoded_socket, &socket_param] {
+        for flags in [&["-v"][..], &["--json"], &["-v", "--json"], &["--wait", "2s"]] {
+            let result = probe().args(["mysql"]).args(flags).args([target]).run();
+            result.code(0).hides("Qx7").hides("Zk3").hides(APP_PASSWORD);
+        }
+    }
+    let line = run(["mysql", &in_parens]).says(0, "logged in as app to shop").to_owned();
+    assert!(
+        line.starts_with(&format!("mysql mysql://app:***@({socket})/shop?ssl-mode=DISABLED: ok: ")),
+        "{line}"
+    );
+    let wrong_socket = format!("mysql://{APP_USER}:Qx7wrong@({socket})/shop?ssl-mode=DISABLED");
+    for flags in [&["-v"][..], &["--json"], &["--wait", "300ms", "--interval", "100ms"]] {
+        probe().args(["mysql"]).args(flags).args([&wrong_socket]).run().code(1).hides("Qx7");
+    }
+    for (target, expected) in [
+        (
+            format!("mysql://odd:Qx7?pw#Zk3@127.0.0.1:{port}/shop"),
+            "'mysql://…': a '/', '?', '#', '[' or ']' in the user part",
+        ),
+        (
+            format!("mysql://app:hunter?Qx7Zk3@127.0.0.1:{port}/shop"),
+            "'mysql://…': a '/', '?', '#', '[' or ']' in the user part",
+        ),
+        (
+            format!("mysql://app:p@ssQx7Zk3@127.0.0.1:{port}/shop"),
+            "'mysql://…': an '@' after the user part's '@'",
+        ),
+        (
+            format!("mysql://app:pa/ssQx7Zk3@127.0.0.1:{port}/shop"),
+            "'mysql://…': an '@' comes after the host",
+        ),
+        (
+            format!("mysql://app:Qx7Zk3@({socket})/shop?ssl-mode=bogus"),
+            "'mysql://…': ssl-mode 'bogus' is none of",
+        ),
+        (
+            format!("mysql://app:Qx7Zk3@localhost/shop?socket={socket}&Password=Qx7Zk3"),
+            "'…' is not a connection parameter",
+        ),
+    ] {
+        for json in [&[][..], &["--json"]] {
+            let result = probe().args(["mysql"]).args(json).args([&target]).run();
+            result.says(3, expected);
+            result.hides("Qx7").hides("Zk3");
+        }
+    }
+}
+
+/// A peer whose error holds control characters (a CI workflow command, a terminal escape, a
+/// NUL) instead of its greeting: quoted escaped, one line, in text and --json (valid JSON).
+#[test]
+fn a_server_error_with_control_characters_is_one_line() {
+    let message = b"\n::error::injected\r\x1b[2J\0mysql x: ok";
+    let payload = [&b"\xff\x10\x04"[..], message].concat();
+    let packet = [&u32::try_from(payload.len()).unwrap().to_le_bytes()[..3], &[0], &payload].concat();
+    let fake = sockets::answering(Box::leak(packet.into_boxed_slice()));
+    let target = format!("mysql://app@{fake}");
+    for (mode, code) in [(&["mysql"][..], 1), (&["mysql", "--ping"], 0)] {
+        let text = probe().args(mode).args([&target]).run();
+        let out = text.code(code).stdout.clone() + &text.stderr;
+        assert_eq!(out.lines().count(), 1, "{text}");
+        assert!(!out.trim_end().contains(['\r', '\x1b', '\0']), "{text}");
+        assert!(out.contains("1040 \\n::error::injected\\r\\x1b[2J\\0mysql x: ok"), "{text}");
+        let json = probe().args(mode).args(["--json"]).args([&target]).run();
+        assert_eq!(json.stdout.lines().count(), 1, "{json}");
+        let object: serde_json::Value = serde_json::from_str(json.stdout.trim_end()).expect(&json.stdout);
+        assert!(object["message"].as_str().unwrap().contains("\\n::error::injected"), "{json}");
     }
 }

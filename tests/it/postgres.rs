@@ -364,14 +364,14 @@ fn malformed_targets_are_usage_errors_without_the_password() {
             "host=db sslmode=verify-ca sslrootcert=/nonexistent/ca.pem",
             "root certificate file \"/nonexistent/ca.pem\" does not exist",
         ),
-        (
-            "mysql://root:hunter2@db:3306/x",
-            "'mysql://root:***@db:3306/x': not a postgres:// or postgresql:// URL",
-        ),
+        ("mysql://root:hunter2@db:3306/x", "'mysql://…': not a postgres:// or postgresql:// URL"),
         ("postgres://db/x?password=hunter2&sslmode=maybe", "'postgres://db/x?password=***&sslmode=maybe'"),
         ("postgres://db/x?sslmode=require&&password=hunter2", "missing key/value separator"),
-        ("postgres://app:hunter2@[]/x", "IPv6 host address may not be empty"),
-        ("postgres://app:hunter2@db/x%00", "forbidden value %00"),
+        (
+            "postgres://app:hunter2@[]/x",
+            "'postgres://…': a host in the URL: what is in brackets is not an IPv6",
+        ),
+        ("postgres://app:hunter2@db/x%00", "the database name in the URL holds %00, which libpq forbids"),
         ("host=db password=hunter2 bogus=1", "invalid connection option \"bogus\""),
         ("host=db password=hunter2 require_auth=scram-sha-256", "require_auth: probe cannot"),
         ("host=a,b port=1,2,3 password=hunter2", "could not match 3 port numbers to 2 hosts"),
@@ -636,12 +636,23 @@ fn sslmode_allow_tries_plain_then_tls_and_prefer_falls_back_to_plain() {
     run(["postgres", &bound]).says(0, ": ok: logged in as app to app (");
 }
 
+/// TLS asked of a real server without it, both ways TLS can start: after an SSLRequest the
+/// server says no (`N`); asked directly (sslnegotiation=direct), PostgreSQL 15 reads the
+/// ClientHello as a bad startup packet and closes, which is named with the fix. The other
+/// direction cannot be met on a real PostgreSQL before 17, which has no TLS-only port: a plain
+/// startup to a TLS-only port is `plain_text_to_a_tls_only_port_says_it_speaks_tls`'s; a plain
+/// answer to a ClientHello, `a_plain_answer_to_direct_tls_is_named`'s.
 #[test]
 fn sslmode_require_on_a_server_without_tls_says_so() {
     let pg = Postgres::start();
     let target = format!("{}?sslmode=require", pg.app_url());
     let result = run(["postgres", &target]);
     result.says(2, ": unreachable: the server does not support TLS, but sslmode=require requires it (");
+    result.hides(APP_PASSWORD);
+    let direct = format!("{}?sslmode=require&sslnegotiation=direct", pg.app_url());
+    let result = run(["postgres", &direct]);
+    result.says(2, ": unreachable: connection closed by peer during the TLS handshake: the server may not take direct TLS (PostgreSQL 17 and later do; use sslnegotiation=postgres) (");
+    result.hides(APP_PASSWORD);
     let result = run(["postgres", &format!("{}?sslmode=allow", pg.app_url())]);
     result.says(0, ": ok: logged in as app to app (");
 }
@@ -939,4 +950,123 @@ fn pgclientencoding_is_judged_by_the_server_and_the_session_stays_utf8() {
     }
     let url = format!("{}?client_encoding=nonesuch", pg.app_url());
     run(["postgres", &url]).says(1, ": unhealthy: 22023 invalid value for parameter \"client_encoding\"");
+}
+
+/// Issue 25's forms against a real server: a password holding '?' and '#' (libpq ends the user
+/// part at the first '@', so it logs in), in text, -v, --json and --wait lines; a second '@' in
+/// the password (libpq would resolve the rest as a host) refused without it; and conninfo with a
+/// secret-looking key in any case, or a missing '=', refused without the value.
+#[test]
+fn every_secret_form_is_hidden_in_every_output() {
+    let pg = Postgres::start();
+    let port = pg.port();
+    let password = "Qx7?pw#Zk3";
+    pg.sql(&format!("ALTER ROLE app PASSWORD '{password}'"));
+    let url = format!("postgres://app:{password}@127.0.0.1:{port}/app");
+    for flags in [&["-v"][..], &["--json"], &["-v", "--json"], &["--wait", "2s"]] {
+        let result = probe().args(["postgres"]).args(flags).args([&url]).run();
+        result.code(0).hides("Qx7").hides("Zk3");
+        assert!(result.stdout.contains("postgres://app:***@127.0.0.1:"), "{result}");
+    }
+    let wrong = format!("postgres://app:Qx7?pw#Zk4@127.0.0.1:{port}/app");
+    for flags in [&["-v"][..], &["--json"], &["--wait", "300ms", "--interval", "100ms"]] {
+        let result = probe().args(["postgres"]).args(flags).args([&wrong]).run();
+        result.code(1).hides("Qx7").hides("Zk4");
+    }
+    for (target, expected) in [
+        (
+            format!("postgres://app:p@ssw0rdQx7@127.0.0.1:{port}/app"),
+            "'postgres://…': an '@' comes after the user part's '@'",
+        ),
+        (
+            format!("postgres://app:pa/ssw0rdQx7@127.0.0.1:{port}/app"),
+            "'postgres://…': an '@' comes after the host",
+        ),
+        (
+            "host=127.0.0.1 PASSWORD=Qx7secret".to_owned(),
+            "'host=127.0.0.1 PASSWORD=***': invalid connection option \"…\"",
+        ),
+        ("host=127.0.0.1 Password=Qx7secret".to_owned(), "invalid connection option \"…\""),
+        ("host=127.0.0.1 pass=Qx7secret".to_owned(), "'host=127.0.0.1 pass=***'"),
+        ("host=127.0.0.1 pwd=Qx7secret".to_owned(), "'host=127.0.0.1 pwd=***'"),
+        ("host=127.0.0.1 passwd=Qx7secret".to_owned(), "'host=127.0.0.1 passwd=***'"),
+        ("host=127.0.0.1 token=Qx7secret".to_owned(), "'host=127.0.0.1 token=***'"),
+        ("host=127.0.0.1 secret=Qx7secret".to_owned(), "'host=127.0.0.1 secret=***'"),
+        (
+            "host=127.0.0.1 password Qx7secret".to_owned(),
+            "'host=127.0.0.1 password ***': missing \"=\" after a word",
+        ),
+        ("host=127.0.0.1 password:Qx7secret".to_owned(), "'host=127.0.0.1 ***': missing \"=\" after a word"),
+        (
+            "host=127.0.0.1 password=Qx7 secret".to_owned(),
+            "'host=127.0.0.1 password=*** ***': missing \"=\" after the word that follows a secret value",
+        ),
+    ] {
+        for json in [&[][..], &["--json"]] {
+            let result = probe().args(["postgres"]).args(json).args([&target]).run();
+            result.says(3, expected);
+            result.hides("Qx7").hides("ssw0rd");
+        }
+    }
+}
+
+/// A value holding a newline (a quoted conninfo value) is printed escaped: one line per target.
+#[test]
+fn a_label_with_a_newline_is_one_line() {
+    let pg = Postgres::start();
+    let target = format!("host={} port={} user=postgres application_name='a\nb'", pg.socket(), pg.port());
+    let result = run(["postgres", &target]);
+    let line = result.says(0, ": ok: logged in as postgres to postgres (");
+    assert!(line.contains("application_name='a\\nb'"), "{line}");
+}
+
+/// A peer whose error message holds control characters (a CI workflow command, a forged healthy
+/// line, a terminal escape): quoted escaped, one line, in text and --json (valid JSON).
+#[test]
+fn a_server_error_with_control_characters_is_one_line() {
+    let message = "\n::error::injected workflow command\npostgres x: ok: logged in\r\x1b[2J\x7f";
+    let body = [&b"SFATAL\0C28000\0M"[..], message.as_bytes(), b"\0\0"].concat();
+    let error = [&[b'E'][..], &u32::try_from(body.len() + 4).unwrap().to_be_bytes(), &body].concat();
+    let fake = sockets::answering(Box::leak(error.into_boxed_slice()));
+    let target = format!("host=127.0.0.1 port={} user=app sslmode=disable", fake.port());
+    for mode in [&["postgres"][..], &["postgres", "--ping"]] {
+        let text = probe().args(mode).args([&target]).run();
+        let code = if mode.len() == 1 { 1 } else { 0 };
+        let line = text.code(code).stdout.clone() + &text.stderr;
+        assert_eq!(line.lines().count(), 1, "{text}");
+        assert!(!line.trim_end().contains(['\r', '\x1b', '\x7f']), "{text}");
+        assert!(
+            line.contains(
+                "28000 \\n::error::injected workflow command\\npostgres x: ok: logged in\\r\\x1b[2J\\x7f"
+            ),
+            "{text}"
+        );
+        let json = probe().args(mode).args(["--json"]).args([&target]).run();
+        let line = json.stdout.trim_end();
+        assert_eq!(json.stdout.lines().count(), 1, "{json}");
+        let object: serde_json::Value = serde_json::from_str(line).expect(line);
+        assert!(object["message"].as_str().unwrap().contains("\\n::error::injected"), "{line}");
+    }
+}
+
+/// --query gets all but a tenth of the time left (at most 100 ms): a query of 1.8 s passes a 2 s
+/// deadline, which the old margin (a quarter, at most 200 ms) cut.
+#[test]
+fn a_query_may_use_all_but_a_small_margin_of_the_deadline() {
+    let pg = Postgres::start();
+    let target = format!("host={} port={} user=postgres", pg.socket(), pg.port());
+    let result = support::run(["postgres", "-t", "2s", "--query", "SELECT pg_sleep(1.8)", &target]);
+    result.says(0, ", query returned 1 row (");
+}
+
+/// A peer answering a direct ClientHello in plain text (PostgreSQL's error, as a server speaking
+/// the protocol without TLS answers an unknown request): the port speaks plain text.
+#[test]
+fn a_plain_answer_to_direct_tls_is_named() {
+    let error = b"E\0\0\0\x32SFATAL\0C08P01\0Munsupported frontend protocol\0\0";
+    let fake = sockets::answering(error);
+    let target =
+        format!("host=127.0.0.1 port={} user=app sslmode=require sslnegotiation=direct", fake.port());
+    run(["postgres", &target])
+        .says(2, ": unreachable: the answer is not TLS: the port speaks plain text (use sslmode=disable) (");
 }

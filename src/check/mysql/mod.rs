@@ -5,42 +5,57 @@
 //! mysqladmin ping's check without its traps: it needs no credentials, yet completes the
 //! handshake (a dropped one counts towards max_connect_errors), and a refusal is "alive" but a
 //! shutdown is not. The protocol is written here (the `mysql` crate would not fit the size
-//! budget): `packet` the wire formats, `auth` and `ed25519` the plugins, `session` the exchanges.
+//! budget): `url` reads targets (on the shared `uri` reader), `packet` the wire formats, `auth`
+//! and `ed25519` the plugins, `session` the exchanges; the socket is `net::open`'s and TLS the
+//! shared `tls::handshake`, so this file holds the conversation's order and its verdicts.
 
 mod auth;
 mod ed25519;
+#[cfg(any(test, fuzzing))]
+pub mod fuzz;
 pub mod packet;
 pub mod session;
 pub mod url;
 
 use std::{
-    io::{self, Read, Write},
-    net::TcpStream,
-    os::unix::net::UnixStream,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use rustls::{ClientConfig, ClientConnection, StreamOwned, pki_types::ServerName};
+use rustls::ClientConfig;
 
 use self::{
     packet::{CLIENT_SSL, Failure, Greeting},
     session::{Conn, Credentials, Table, Transport},
-    url::{Address, Settings, SslMode},
+    url::{Address, Defaults, Settings, SslMode},
 };
 use super::{Check, Target};
 use crate::{
     deadline::Deadline,
     env::Env,
-    net::{self, HostPort},
+    login::{Mode, PasswordArgs, Role, SqlArgs},
+    net::{self, Endpoint, HostPort, Stream},
     outcome::Verdict,
+    quote,
     secret::Secret,
     tls::{self, TlsArgs, Verify},
     trace::Trace,
 };
 
+/// MySQL's words for TLS and plain text meeting on one port. The server speaks first, so a
+/// TLS-only port asked in plain text stays silent (the README's troubleshooting says so).
+pub const PROTOCOL: net::Protocol = net::Protocol {
+    name: "MySQL's protocol",
+    use_tls: "use ssl-mode=REQUIRED",
+    drop_tls: "use ssl-mode=DISABLED",
+};
+
+/// What mysql's shared login flags mean here, for its manual page.
+const DETAILS: &str = "--expect-role primary means writable (read_only, and super_read_only on MySQL, off); replica means replication running (its I/O and SQL threads). --query is stopped by the server at the deadline (MariaDB max_statement_time, MySQL max_execution_time for SELECTs), given all but a tenth of the time left (at most 100 ms). --ping is mysqladmin ping's check: alive when the server greets and answers a login attempt with anything but a shutdown; credentials are used when given. The password comes from the URL, else --password-file, else MYSQL_PWD.";
+
 #[derive(Debug, clap::Args)]
+#[command(before_long_help = DETAILS)]
 #[command(after_long_help = crate::docs::environment(&[("MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_UNIX_PORT", "the host, port and socket when the URL gives none, as the mysql client reads them"), ("MYSQL_PWD", "the password when the URL and --password-file give none"), ("USER", "the user when the URL gives none and the password database does not know the user running probe"), ("SSL_CERT_FILE", "a PEM file of trusted CAs for ssl-mode=VERIFY_CA and VERIFY_IDENTITY when neither ssl-ca nor --cacert is given")]))]
 pub struct Args {
     /// mysql://[user[:password]@]host[:port][/database][?ssl-mode=…&ssl-ca=…], mariadb:// alike.
@@ -49,59 +64,39 @@ pub struct Args {
     #[arg(value_name = "URL")]
     targets: Vec<String>,
 
-    /// Run this SQL after logging in; an SQL error is unhealthy. The server stops it at the
-    /// deadline (MariaDB max_statement_time, MySQL max_execution_time for SELECTs).
-    #[arg(long, value_name = "SQL", conflicts_with = "ping")]
-    query: Option<String>,
+    #[command(flatten)]
+    sql: SqlArgs,
 
-    /// Healthy only on a server in this role: primary (writable: read_only and
-    /// super_read_only off) or replica (replication running).
-    #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "ping")]
-    expect_role: Option<Role>,
-
-    /// mysqladmin ping's check: alive when the server greets and answers a login attempt with
-    /// anything but shutdown. Needs no credentials; uses them when given.
-    #[arg(long)]
-    ping: bool,
-
-    /// Read the password from FILE (a trailing newline is ignored); MYSQL_PWD also works.
-    #[arg(long, value_name = "FILE")]
-    password_file: Option<PathBuf>,
+    #[command(flatten)]
+    password: PasswordArgs,
 
     #[command(flatten)]
     tls: TlsArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Role {
-    Primary,
-    Replica,
-}
-
 impl Args {
     pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
-        let password_file =
-            self.password_file.as_deref().map(crate::secret::read_password_file).transpose()?;
-        let mode = Arc::new(if self.ping {
-            Mode::Ping
-        } else {
-            Mode::Login { query: self.query, expect_role: self.expect_role }
-        });
-        let var = |name: &str| env.var(name);
+        let mode = Arc::new(self.sql.mode());
+        let mut defaults = Defaults::read(env, self.password.read()?);
         // --ping needs no credentials, so not even a user name the system knows.
-        let ping = self.ping;
-        let os_user = || env.os_user().or_else(|| ping.then(|| "probe".to_owned()));
-        let defaults = url::Defaults { var: &var, os_user: &os_user, password_file: password_file.as_ref() };
+        if *mode == Mode::Ping && defaults.user.is_none() {
+            defaults.user = Some("probe".to_owned());
+        }
         let texts = if self.targets.is_empty() { vec![String::new()] } else { self.targets };
-        texts
-            .iter()
-            .map(|text| {
-                let shown = crate::secret::redact_url(text);
-                let settings =
-                    url::settings(text, &defaults).map_err(|why| anyhow::anyhow!("'{shown}': {why}"))?;
-                let tls = tls_config(&settings, &self.tls, env)
-                    .map_err(|err| anyhow::anyhow!("'{shown}': {err:#}"))?;
-                let label = url::label(text, &settings);
+        let mut parsed = Vec::with_capacity(texts.len());
+        for text in &texts {
+            let (settings, label) =
+                url::settings(text, &defaults).map_err(|(name, why)| anyhow::anyhow!("'{name}': {why}"))?;
+            parsed.push((settings, label));
+        }
+        // A TLS option when no target uses TLS is refused, in the words every check uses.
+        if parsed.iter().all(|(settings, _)| settings.ssl_mode == SslMode::Disabled) {
+            tls::Tls::load(&self.tls, env, false)?;
+        }
+        parsed
+            .into_iter()
+            .map(|(settings, label)| {
+                let tls = tls_config(&settings, &self.tls, env).map_err(|err| anyhow::anyhow!("'{label}': {err:#}"))?;
                 Ok(Target { label, check: Arc::new(Mysql { settings, tls, mode: Arc::clone(&mode) }) })
             })
             .collect()
@@ -148,11 +143,6 @@ fn tls_config(
     Ok(Some(Arc::new(tls::client_config(ca.as_deref(), identity, verify)?)))
 }
 
-enum Mode {
-    Ping,
-    Login { query: Option<String>, expect_role: Option<Role> },
-}
-
 struct Mysql {
     settings: Settings,
     tls: Option<Arc<ClientConfig>>,
@@ -161,42 +151,27 @@ struct Mysql {
 
 impl Check for Mysql {
     fn attempt(&self, deadline: Deadline, trace: &Trace) -> Verdict {
-        let plain = match self.open(deadline, trace) {
-            Ok(plain) => plain,
-            Err(why) => return Verdict::unreachable(why),
+        let endpoint = match &self.settings.address {
+            Address::Tcp { host, port } => Endpoint::Tcp(HostPort { host: host.clone(), port: *port }),
+            Address::Unix { path, .. } => Endpoint::Unix(path.clone()),
         };
-        self.converse(plain, deadline, trace)
+        match net::open(&endpoint, deadline, trace) {
+            Ok(socket) => self.converse(Stream::Plain(socket), deadline, trace),
+            Err(why) => match &self.settings.address {
+                // The mysql client's rule surprises people who meant TCP: say so.
+                Address::Unix { localhost: true, .. } => Verdict::unreachable(format!(
+                    "{why} (localhost means the unix socket, as for the mysql client; write 127.0.0.1 for TCP)"
+                )),
+                _ => Verdict::unreachable(why),
+            },
+        }
     }
 }
 
 impl Mysql {
-    fn open(&self, deadline: Deadline, trace: &Trace) -> Result<Plain, String> {
-        match &self.settings.address {
-            Address::Tcp { host, port } => {
-                trace.enter("resolve");
-                let addrs = net::resolve(&HostPort { host: host.clone(), port: *port })?;
-                trace.enter("connect");
-                let stream = net::connect(&addrs, deadline)?;
-                let _ = stream.set_nodelay(true);
-                Ok(Plain::Tcp(stream))
-            }
-            Address::Unix { path, localhost } => {
-                trace.enter("connect");
-                UnixStream::connect(path).map(Plain::Unix).map_err(|err| {
-                    let hint = if *localhost {
-                        " (localhost means the unix socket, as for the mysql client; write 127.0.0.1 for TCP)"
-                    } else {
-                        ""
-                    };
-                    format!("{}: {}{hint}", path.display(), net::describe(&err))
-                })
-            }
-        }
-    }
-
-    fn converse(&self, plain: Plain, deadline: Deadline, trace: &Trace) -> Verdict {
-        let on_socket = matches!(plain, Plain::Unix(_));
-        let mut conn = Conn::new(Stream::Plain(plain), Box::new(move || deadline.remaining()));
+    fn converse(&self, stream: Stream, deadline: Deadline, trace: &Trace) -> Verdict {
+        let on_socket = stream.socket().is_unix();
+        let mut conn = Conn::new(stream, Box::new(move || deadline.remaining()));
         trace.enter("greeting");
         let greeting = match conn.read().and_then(|payload| packet::parse_greeting(&payload)) {
             Ok(greeting) => greeting,
@@ -208,35 +183,20 @@ impl Mysql {
             (SslMode::Disabled, _) | (_, None) => false,
             // The mysql client does not encrypt socket connections unless told to.
             (SslMode::Preferred, Some(_)) => offered && !on_socket,
-            (_, Some(_)) if !offered => {
-                // The mysql client drops the connection here, which the server counts towards
-                // max_connect_errors. Probe completes the handshake instead, without TLS and
-                // without the password, and quits if that got in.
-                let capabilities = packet::client_capabilities(greeting.capabilities, false, false);
-                let without = Credentials { user: &s.user, password: b"", database: None };
-                if session::login(&mut conn, &greeting, capabilities, &without, false).is_ok() {
-                    session::quit(&mut conn);
-                }
-                return Verdict::unhealthy(format!(
-                    "ssl-mode={} but the server ({}) does not offer TLS",
-                    mode_name(s.ssl_mode),
-                    greeting.product()
-                ));
-            }
+            (_, Some(_)) if !offered => return self.without_tls(&mut conn, &greeting),
             (_, Some(_)) => true,
         };
         let capabilities = packet::client_capabilities(greeting.capabilities, s.database.is_some(), use_tls);
         if use_tls && let Some(config) = &self.tls {
             trace.enter("tls");
-            conn = match self.upgrade(conn, capabilities, config) {
+            conn = match self.upgrade(conn, capabilities, config, deadline) {
                 Ok(conn) => conn,
                 Err(failure) => return self.judge(failure, Some(&greeting)),
             };
         }
         trace.enter("auth");
         let password = s.password.as_ref().map(Secret::expose).unwrap_or_default();
-        let who =
-            Credentials { user: &s.user, password: password.as_bytes(), database: s.database.as_deref() };
+        let who = Credentials { user: &s.user, password: password.as_bytes(), database: s.database.as_deref() };
         if let Err(failure) = session::login(&mut conn, &greeting, capabilities, &who, use_tls || on_socket) {
             return self.judge(failure, Some(&greeting));
         }
@@ -248,37 +208,45 @@ impl Mysql {
             Err(failure) => self.judge(failure, Some(&greeting)),
         };
         session::quit(&mut conn);
+        conn.stream.close();
         verdict
     }
 
-    /// Sends the SSLRequest and completes the TLS handshake; the login continues inside it.
+    /// ssl-mode REQUIRED or stricter, and the server offers no TLS: a TLS failure (exit 2), as
+    /// postgres's sslmode=require. The mysql client drops the connection here, which the server
+    /// counts towards max_connect_errors; probe completes the handshake instead, without TLS and
+    /// without the password, and quits if that got in.
+    fn without_tls(&self, conn: &mut Conn<Stream>, greeting: &Greeting) -> Verdict {
+        let capabilities = packet::client_capabilities(greeting.capabilities, false, false);
+        let without = Credentials { user: &self.settings.user, password: b"", database: None };
+        if session::login(conn, greeting, capabilities, &without, false).is_ok() {
+            session::quit(conn);
+        }
+        Verdict::unreachable(format!(
+            "ssl-mode={} but the server ({}) does not offer TLS",
+            self.settings.ssl_mode.name(),
+            greeting.product()
+        ))
+    }
+
+    /// Sends the SSLRequest and runs the shared TLS handshake; the login continues inside it.
     fn upgrade(
         &self,
         mut conn: Conn<Stream>,
         capabilities: u32,
         config: &Arc<ClientConfig>,
+        deadline: Deadline,
     ) -> Result<Conn<Stream>, Failure> {
         conn.write(&packet::ssl_request(capabilities))?;
         let name = match &self.settings.address {
-            Address::Tcp { host, .. } => host.clone(),
-            Address::Unix { .. } => "localhost".to_owned(),
+            Address::Tcp { host, .. } => host.as_str(),
+            Address::Unix { .. } => "localhost",
         };
-        let name = ServerName::try_from(name)
-            .map_err(|_| Failure::Refused("the host is no TLS server name".to_owned()))?;
-        let Stream::Plain(mut plain) = conn.stream else {
+        let Stream::Plain(socket) = conn.stream else {
             return Err(Failure::Refused("TLS twice".to_owned()));
         };
-        let mut tls = ClientConnection::new(Arc::clone(config), name)
-            .map_err(|err| Failure::Refused(tls::describe(&err)))?;
-        while tls.is_handshaking() {
-            plain.set_timeout((conn.time_left)().max(Duration::from_millis(1)));
-            tls.complete_io(&mut plain)?;
-        }
-        Ok(Conn {
-            stream: Stream::Tls(Box::new(StreamOwned::new(tls, plain))),
-            seq: conn.seq,
-            time_left: conn.time_left,
-        })
+        let stream = tls::handshake(socket, name, Arc::clone(config), deadline, &PROTOCOL).map_err(Failure::Tls)?;
+        Ok(Conn { stream, seq: conn.seq, time_left: conn.time_left })
     }
 
     fn after_login(
@@ -318,7 +286,8 @@ impl Mysql {
         let ping = matches!(*self.mode, Mode::Ping);
         let who = greeting.map_or_else(|| "the server".to_owned(), Greeting::product);
         match failure {
-            Failure::Io(err) => Verdict::unreachable(describe_io(&err)),
+            Failure::Io(err) => Verdict::unreachable(net::describe(&err)),
+            Failure::Tls(why) => Verdict::unreachable(why),
             Failure::Protocol(what) => {
                 Verdict::unreachable(format!("the answer is not MySQL's protocol: {what}"))
             }
@@ -334,16 +303,6 @@ impl Mysql {
                 Verdict::unhealthy(format!("{why} (the server answered {answer})"))
             }
         }
-    }
-}
-
-fn mode_name(mode: SslMode) -> &'static str {
-    match mode {
-        SslMode::Disabled => "DISABLED",
-        SslMode::Preferred => "PREFERRED",
-        SslMode::Required => "REQUIRED",
-        SslMode::VerifyCa => "VERIFY_CA",
-        SslMode::VerifyIdentity => "VERIFY_IDENTITY",
     }
 }
 
@@ -444,15 +403,16 @@ fn role(
             if io == "Yes" && sql == "Yes" {
                 let lag = table
                     .value(0, &["Seconds_Behind_Source", "Seconds_Behind_Master"])
-                    .map(|s| format!(", {s}s behind"))
+                    .map(|s| format!(", {}s behind", quote::peer(s)))
                     .unwrap_or_default();
                 return Ok(format!("{seen}, replica (replication running{lag})"));
             }
+            let (io, sql) = (quote::peer(io), quote::peer(sql));
             let mut why = format!("replication is not running (I/O thread: {io}, SQL thread: {sql})");
             for (errno, error) in [("Last_IO_Errno", "Last_IO_Error"), ("Last_SQL_Errno", "Last_SQL_Error")] {
                 if let Some(text) = table.value(0, &[error]).filter(|text| !text.is_empty()) {
                     let number = table.value(0, &[errno]).unwrap_or("?");
-                    why.push_str(&format!("; last error {number}: {text}"));
+                    why.push_str(&format!("; last error {}: {}", quote::peer(number), quote::peer(text)));
                     break;
                 }
             }
@@ -461,91 +421,9 @@ fn role(
     }
 }
 
-/// An I/O error as a phrase, naming a TLS failure as one.
-fn describe_io(err: &io::Error) -> String {
-    match err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        Some(tls_error) => tls::describe(tls_error),
-        None => net::describe(err),
-    }
-}
-
-/// A socket before TLS.
-enum Plain {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Plain {
-    fn set_timeout(&self, timeout: Duration) {
-        let timeout = Some(timeout);
-        let _ = match self {
-            Plain::Tcp(s) => s.set_read_timeout(timeout).and(s.set_write_timeout(timeout)),
-            Plain::Unix(s) => s.set_read_timeout(timeout).and(s.set_write_timeout(timeout)),
-        };
-    }
-}
-
-impl Read for Plain {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Plain::Tcp(s) => s.read(buf),
-            Plain::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Plain {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Plain::Tcp(s) => s.write(buf),
-            Plain::Unix(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Plain::Tcp(s) => s.flush(),
-            Plain::Unix(s) => s.flush(),
-        }
-    }
-}
-
-enum Stream {
-    Plain(Plain),
-    Tls(Box<StreamOwned<ClientConnection, Plain>>),
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
-    }
-}
-
 impl Transport for Stream {
     fn set_timeout(&mut self, timeout: Duration) {
-        match self {
-            Stream::Plain(s) => s.set_timeout(timeout),
-            Stream::Tls(s) => s.sock.set_timeout(timeout),
-        }
+        Stream::set_timeout(self, timeout);
     }
 }
 

@@ -6,6 +6,8 @@
 
 use std::io::{self, Read, Write};
 
+use crate::quote;
+
 /// A packet larger than this is refused: far more than any handshake, status or row probe
 /// reads. The protocol allows 16 MiB per frame and more in continuation frames.
 pub const MAX_PACKET: usize = 1 << 20;
@@ -44,6 +46,8 @@ pub enum Failure {
     Refused(String),
     /// The server stopped `--query` when the time probe gave it was up: probe's deadline.
     OutOfTime,
+    /// The TLS handshake failed, in the shared handshake's words: unreachable.
+    Tls(String),
 }
 
 impl From<io::Error> for Failure {
@@ -67,9 +71,10 @@ pub struct ServerError {
 
 impl std::fmt::Display for ServerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = quote::peer(&self.message);
         match &self.state {
-            Some(state) => write!(f, "{} ({state}) {}", self.code, self.message),
-            None => write!(f, "{} {}", self.code, self.message),
+            Some(state) => write!(f, "{} ({}) {message}", self.code, quote::peer(state)),
+            None => write!(f, "{} {message}", self.code),
         }
     }
 }
@@ -266,8 +271,12 @@ impl Greeting {
     }
 
     /// The version as people say it: `MariaDB 10.11.6`, `MySQL 8.0.36`. MariaDB before 11
-    /// prefixes `5.5.5-` for old replicas' sake.
+    /// prefixes `5.5.5-` for old replicas' sake. The server's text, quoted as a peer's.
     pub fn product(&self) -> String {
+        quote::peer(self.product_unquoted())
+    }
+
+    fn product_unquoted(&self) -> String {
         let version = self.version.strip_prefix("5.5.5-").unwrap_or(&self.version);
         match version.split_once("-MariaDB") {
             Some((number, _)) => format!("MariaDB {number}"),
@@ -313,7 +322,8 @@ pub fn parse_greeting(payload: &[u8]) -> Result<Greeting, Failure> {
     }
     if capabilities & CLIENT_PROTOCOL_41 == 0 {
         return Err(Failure::Refused(format!(
-            "the server ({version}) speaks only the protocol before MySQL 4.1, which probe does not"
+            "the server ({}) speaks only the protocol before MySQL 4.1, which probe does not",
+            quote::peer(&version)
         )));
     }
     Ok(Greeting { version, connection_id, capabilities, nonce, plugin })

@@ -122,7 +122,8 @@ pub fn login<T: Transport>(
                 None => {
                     known = false;
                     why_not = Some(format!(
-                        "the server asks for the {name} authentication plugin, which probe does not speak"
+                        "the server asks for the {} authentication plugin, which probe does not speak",
+                        crate::quote::peer(&name)
                     ));
                     conn.write(&[])?;
                 }
@@ -285,7 +286,7 @@ pub fn is_shutdown(err: &ServerError) -> bool {
     matches!(err.code, 1053 | 1077 | 1078 | 1079 | 1927)
 }
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 pub mod mock {
     //! A transport that replays a server's bytes and records the client's.
     use std::io::{self, Cursor, Read, Write};

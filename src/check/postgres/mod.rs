@@ -1,30 +1,46 @@
 //! `probe postgres`: connect, authenticate and, with `--query`, run it; or with `--ping`,
 //! pg_isready's credential-free check. Settings follow libpq to the letter (URLs, conninfo,
 //! service files, PG* variables, the password file per host, sslmode, target_session_attrs);
-//! the README lists where probe differs. The socket is opened here, so every phase is timed and
-//! under the deadline, and tokio-postgres speaks the protocol over it. A session ends with
-//! Terminate, so the server's log stays clean.
+//! the README lists where probe differs. The socket is opened by `net::open`, so every phase is
+//! timed and under the deadline, and tokio-postgres speaks the protocol over it. A session ends
+//! with Terminate, so the server's log stays clean.
+//!
+//! Files by job: `parse` (with `url` and `conninfo`) reads a target and builds its label;
+//! `settings` (with `hosts`, `service`, `passfile` and `tlsfiles`) completes it as libpq does;
+//! `attempt` runs one attempt over the host list, `connect` opens a session (`tls` and `watch`
+//! under it), `session` does the work in it, `describe` words what went wrong; `ping` is
+//! pg_isready's exchange.
 
 mod attempt;
+mod connect;
+mod conninfo;
+mod describe;
+#[cfg(any(test, fuzzing))]
+pub mod fuzz;
+mod hosts;
 pub mod parse;
 mod passfile;
 pub mod ping;
 mod service;
+mod session;
 pub mod settings;
+mod tls;
+mod tlsfiles;
+mod url;
 mod watch;
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use self::{
-    attempt::{Mode, Postgres},
-    settings::{Address, Root, Settings, SslMode},
+    attempt::Postgres,
+    settings::{Address, Settings},
 };
 use super::Target;
 use crate::{
     env::Env,
+    login::{PasswordArgs, SqlArgs},
     net::HostPort,
-    secret::read_password_file,
-    tls::{self, Verify},
+    quote,
 };
 
 /// PostgreSQL's words for a TLS port asked in plain text and the reverse.
@@ -34,58 +50,46 @@ pub const PROTOCOL: crate::net::Protocol = crate::net::Protocol {
     drop_tls: "use sslmode=disable",
 };
 
+/// What postgres's shared login flags mean here, for its manual page.
+const DETAILS: &str = "--expect-role is judged from pg_is_in_recovery() on the host the connection reached; to choose among a host list, use target_session_attrs. --query runs with all but a tenth of the time left (at most 100 ms), kept to cancel it on the server (a CancelRequest) when the deadline comes first. --ping is pg_isready's check: healthy on an authentication request or any error but SQLSTATE 57P03. The password comes from the target, else --password-file, else PGPASSWORD, else the password file (PGPASSFILE, ~/.pgpass), looked up per host.";
+
 #[derive(Debug, clap::Args)]
+#[command(before_long_help = DETAILS)]
 #[command(after_long_help = crate::docs::environment(&[("PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGPASSFILE, PGSERVICE, PGSERVICEFILE, PGSYSCONFDIR, PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, PGSSLCERTMODE, PGSSLCRL, PGSSLCRLDIR, PGSSLSNI, PGSSLNEGOTIATION, PGSSLCOMPRESSION, PGSSLMINPROTOCOLVERSION, PGSSLMAXPROTOCOLVERSION, PGAPPNAME, PGCONNECT_TIMEOUT, PGOPTIONS, PGCLIENTENCODING, PGTZ, PGDATESTYLE, PGGEQO, PGTARGETSESSIONATTRS, PGLOADBALANCEHOSTS, PGCHANNELBINDING, PGREQUIREAUTH, PGREQUIREPEER, PGMINPROTOCOLVERSION, PGMAXPROTOCOLVERSION, PGGSSENCMODE, PGKRBSRVNAME, PGGSSLIB, PGGSSDELEGATION", "as libpq reads them, for what the target does not say (PGHOST a directory: a unix socket; PGSERVICEFILE and PGSYSCONFDIR: where service files are; PGTZ, PGDATESTYLE and PGGEQO: sent to the server)"), ("HOME", "where ~/.pgpass and ~/.pg_service.conf are")]))]
 pub struct Args {
     /// postgres:// URL or "key=value ..." conninfo; with none, the PG* environment variables.
     #[arg(value_name = "URL|CONNINFO")]
     targets: Vec<String>,
 
-    /// Run this SQL after connecting; an SQL error is unhealthy.
-    #[arg(long, value_name = "SQL", conflicts_with = "ping")]
-    query: Option<String>,
+    #[command(flatten)]
+    sql: SqlArgs,
 
-    /// Healthy only on a server in this role (from pg_is_in_recovery()), judged on the host the
-    /// connection reached; to choose among a host list, use target_session_attrs.
-    #[arg(long, value_enum, value_name = "ROLE", conflicts_with = "ping")]
-    expect_role: Option<Role>,
-
-    /// pg_isready's check: no credentials needed, only whether the server accepts connections.
-    #[arg(long)]
-    ping: bool,
-
-    /// Read the password from FILE (a trailing newline is ignored).
-    #[arg(long, value_name = "FILE")]
-    password_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Role {
-    Primary,
-    Replica,
+    #[command(flatten)]
+    password: PasswordArgs,
 }
 
 impl Args {
     pub fn targets(self, env: &dyn Env) -> anyhow::Result<Vec<Target>> {
-        let password_file = self.password_file.as_deref().map(read_password_file).transpose()?;
-        let var = |name: &str| env.var(name);
-        let os_user = || env.os_user();
-        let env = settings::Env { var: &var, os_user: &os_user };
-        let mode = Arc::new(if self.ping {
-            Mode::Ping
-        } else {
-            Mode::Login { query: self.query, expect_role: self.expect_role }
-        });
+        let password_file = self.password.read()?;
+        let mode = Arc::new(self.sql.mode());
         let texts = if self.targets.is_empty() { vec![String::new()] } else { self.targets };
         texts
             .iter()
             .map(|text| {
-                let shown = parse::label(text);
-                let pairs = if text.is_empty() { Ok(Vec::new()) } else { parse::parse(text) };
-                let settings = pairs
-                    .and_then(|pairs| settings::settings(&pairs, &env, password_file.as_ref()))
-                    .map_err(|why| anyhow::anyhow!("'{}': {why}", shown.replace(['\n', '\r'], " ")))?;
-                let label = if text.is_empty() { describe_settings(&settings) } else { shown };
+                let (pairs, label) = match text.is_empty() {
+                    true => (Vec::new(), None),
+                    false => {
+                        let parsed = parse::parse(text).map_err(|refused| anyhow::anyhow!("{refused}"))?;
+                        (parsed.pairs, Some(parsed.label))
+                    }
+                };
+                let settings = settings::settings(&pairs, env, password_file.as_ref()).map_err(|why| {
+                    match &label {
+                        Some(label) => anyhow::anyhow!("'{label}': {why}"),
+                        None => anyhow::anyhow!("the PG* environment variables: {why}"),
+                    }
+                })?;
+                let label = label.unwrap_or_else(|| describe_settings(&settings));
                 let check = Postgres { settings, mode: Arc::clone(&mode) };
                 Ok(Target { label, check: Arc::new(check) })
             })
@@ -118,34 +122,5 @@ fn describe_settings(settings: &Settings) -> String {
             }
         })
         .collect();
-    format!("postgres://{}@{}/{}", settings.user, hosts.join(","), settings.dbname)
-}
-
-/// libpq's sslmode as a rustls configuration, built when the server has agreed to TLS, so the
-/// files are read then, as libpq reads them: below verify-ca, nothing is verified unless a root
-/// certificate file is there (then the chain, as libpq); verify-ca the chain, verify-full chain
-/// and name.
-pub(crate) fn tls_config(settings: &Settings) -> Result<Arc<rustls::ClientConfig>, String> {
-    let files = settings.tls.at_tls_start(settings.sslmode)?;
-    let (roots, verify) = match (&files.root, settings.sslmode) {
-        (Root::System, _) => (None, Verify::Full),
-        (root, SslMode::VerifyFull) => (root_path(root), Verify::Full),
-        (Root::File(path), _) => (Some(path.as_path()), Verify::Chain),
-        (Root::None, SslMode::VerifyCa) => (None, Verify::Chain),
-        (Root::None, _) => (None, Verify::Nothing),
-    };
-    let identity = files.identity.as_ref().map(|(cert, key)| (cert.as_path(), key.as_path()));
-    let mut config = tls::client_config(roots, identity, verify).map_err(|err| format!("{err:#}"))?;
-    config.enable_sni = settings.sni;
-    if settings.direct_tls {
-        config.alpn_protocols = vec![b"postgresql".to_vec()];
-    }
-    Ok(Arc::new(config))
-}
-
-fn root_path(root: &Root) -> Option<&std::path::Path> {
-    match root {
-        Root::File(path) => Some(path),
-        _ => None,
-    }
+    quote::escaped(&format!("postgres://{}@{}/{}", settings.user, hosts.join(","), settings.dbname))
 }

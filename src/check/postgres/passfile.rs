@@ -106,6 +106,10 @@ fn password_field(rest: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::postgres::settings::{
+        Settings,
+        tests::{settings_from, settings_with},
+    };
 
     fn password(text: &str, key: [&str; 4]) -> Option<String> {
         PassFile::Text(text.to_owned()).lookup(key[0], key[1], key[2], key[3]).map(|p| p.expose().to_owned())
@@ -155,5 +159,98 @@ mod tests {
         assert!(matches!(PassFile::read(&path), PassFile::Text(_)));
         assert!(matches!(PassFile::read(&dir.path().join("none")), PassFile::Missing));
         assert!(matches!(PassFile::read(dir.path()), PassFile::Ignored(_)));
+    }
+
+    /// libpq's order (the string, its service section, PGPASSWORD, the password file), with
+    /// probe's --password-file between the service section and PGPASSWORD: an explicit option
+    /// wins over an inherited variable.
+    #[test]
+    fn password_file_option_wins_over_pgpassword_not_over_the_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = passfile(dir.path(), "*:*:*:*:from-pgpass\n");
+        let env = [("PGPASSWORD", "from-env"), ("PGPASSFILE", file.as_str())];
+        let s = settings_with("host=a user=app", &env, Some("from-option")).unwrap();
+        assert_eq!(passwords(&s), [Some("from-option")]);
+        let s = settings_with("host=a user=app password=stated", &env, Some("from-option")).unwrap();
+        assert_eq!(passwords(&s), [Some("stated")]);
+        // An empty `password=` is none: the option is next; libpq would not read PGPASSWORD.
+        let s = settings_with("host=a user=app password=", &env, Some("from-option")).unwrap();
+        assert_eq!(passwords(&s), [Some("from-option")]);
+        std::fs::write(dir.path().join("svc.conf"), "[db]\npassword=from-service\n").unwrap();
+        let svc = dir.path().join("svc.conf").display().to_string();
+        let with_service = [env.as_slice(), &[("PGSERVICEFILE", svc.as_str())]].concat();
+        let s = settings_with("service=db host=a user=app", &with_service, Some("from-option")).unwrap();
+        assert_eq!(passwords(&s), [Some("from-service")]);
+        let s = settings_with("host=a user=app", &env, None).unwrap();
+        assert_eq!(passwords(&s), [Some("from-env")]);
+    }
+
+    /// libpq's passwordFromFile gets the hostaddr text as written when there is no host.
+    #[test]
+    fn the_password_file_matches_hostaddr_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = passfile(dir.path(), "0\\:0\\:0\\:0\\:0\\:0\\:0\\:1:5432:*:*:long\n::1:5432:*:*:short\n");
+        let env = [("PGPASSFILE", file.as_str())];
+        let s = settings_from("hostaddr=0:0:0:0:0:0:0:1 user=app", &env).unwrap();
+        assert_eq!(passwords(&s), [Some("long")]);
+        let s = settings_from("hostaddr=::1 user=app", &env).unwrap();
+        assert_eq!(passwords(&s), [None]);
+        let file = passfile(dir.path(), "\\:\\:1:5432:*:*:short\n");
+        let s = settings_from("hostaddr=::1 user=app", &[("PGPASSFILE", file.as_str())]).unwrap();
+        assert_eq!(passwords(&s), [Some("short")]);
+        let s = settings_from("hostaddr=0:0:0:0:0:0:0:1 user=app", &[("PGPASSFILE", file.as_str())]).unwrap();
+        assert_eq!(passwords(&s), [None]);
+    }
+
+    fn passfile(dir: &Path, text: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("pgpass");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path.display().to_string()
+    }
+
+    fn passwords(s: &Settings) -> Vec<Option<&str>> {
+        s.hosts.iter().map(|h| h.password.as_ref().map(Secret::expose)).collect()
+    }
+
+    #[test]
+    fn the_password_file_is_read_per_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = passfile(
+            dir.path(),
+            "a:5432:*:app:pw-a\nb:6000:*:app:pw-b\n10.0.0.9:5432:*:app:by-addr\nlocalhost:5432:*:app:local\n/run/pg:7:*:app:sock\n",
+        );
+        let env = [("PGPASSFILE", file.as_str())];
+        let s = settings_from("host=a,b port=5432,6000 user=app", &env).unwrap();
+        assert_eq!(passwords(&s), [Some("pw-a"), Some("pw-b")]);
+        let s = settings_from("hostaddr=10.0.0.9,10.0.0.8 user=app", &env).unwrap();
+        assert_eq!(passwords(&s), [Some("by-addr"), None]);
+        let s = settings_from("host=,/var/run/postgresql,/run/pg port=5432,5432,7 user=app", &env).unwrap();
+        assert_eq!(passwords(&s), [Some("local"), Some("local"), Some("sock")]);
+        // The port compares as given.
+        let s = settings_from("host=b port=06000 user=app", &env).unwrap();
+        assert_eq!(passwords(&s), [None]);
+        // A password given wins everywhere, even an empty PGPASSWORD sends none and reads the file.
+        let s = settings_from("host=a,b user=app password=given", &env).unwrap();
+        assert_eq!(passwords(&s), [Some("given"), Some("given")]);
+        let s = settings_from("host=a user=app", &[("PGPASSFILE", &file), ("PGPASSWORD", "env")]).unwrap();
+        assert_eq!(passwords(&s), [Some("env")]);
+        let s = settings_from("host=a user=app", &[("PGPASSFILE", &file), ("PGPASSWORD", "")]).unwrap();
+        assert_eq!(passwords(&s), [Some("pw-a")]);
+        // `password=` is given (so PGPASSWORD is not read) but empty, so the file is.
+        let s = settings_from("host=a user=app password=", &[("PGPASSFILE", &file), ("PGPASSWORD", "env")])
+            .unwrap();
+        assert_eq!(passwords(&s), [Some("pw-a")]);
+        // A URL's empty password is no password at all: PGPASSWORD is read.
+        let s = settings_from("postgres://app:@a", &[("PGPASSFILE", &file), ("PGPASSWORD", "env")]).unwrap();
+        assert_eq!(passwords(&s), [Some("env")]);
+        let s = settings_from(&format!("host=a user=app passfile={file}"), &[]).unwrap();
+        assert_eq!(passwords(&s), [Some("pw-a")]);
+        let s = settings_from("host=a user=app", &[("HOME", dir.path().to_str().unwrap())]).unwrap();
+        assert_eq!(passwords(&s), [None]);
+        std::fs::rename(dir.path().join("pgpass"), dir.path().join(".pgpass")).unwrap();
+        let s = settings_from("host=a user=app", &[("HOME", dir.path().to_str().unwrap())]).unwrap();
+        assert_eq!(passwords(&s), [Some("pw-a")]);
     }
 }

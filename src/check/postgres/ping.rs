@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 
-use crate::{net, outcome::Verdict};
+use crate::{net, outcome::Verdict, quote};
 
 /// Protocol version 3.0.
 const PROTOCOL: u32 = 3 << 16;
@@ -93,14 +93,16 @@ fn error_fields(mut body: &[u8]) -> Answer {
 pub fn verdict(answer: Answer) -> Verdict {
     match answer {
         Answer::Accepting => Verdict::healthy("accepting connections"),
-        Answer::Error { code, message } if code == "57P03" => Verdict::unhealthy(format!("{code} {message}")),
+        Answer::Error { code, message } if code == "57P03" => {
+            Verdict::unhealthy(format!("{code} {}", quote::peer(message)))
+        }
         Answer::Error { code, message } => {
-            Verdict::healthy(format!("accepting connections (it answered {code} {message})"))
+            Verdict::healthy(format!("accepting connections (it answered {code} {})", quote::peer(message)))
         }
         Answer::Incomplete | Answer::Foreign => {
             Verdict::unreachable("the answer is not PostgreSQL's protocol")
         }
-        Answer::Tls => Verdict::unreachable(super::watch::speaks_tls()),
+        Answer::Tls => Verdict::unreachable(super::PROTOCOL.speaks_tls()),
     }
 }
 

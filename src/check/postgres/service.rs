@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::parse::is_keyword;
+use crate::env::Env;
 
 /// Where libpq looks for the system-wide file when PGSYSCONFDIR is unset: Debian's and
 /// Ubuntu's libpq are built with this directory (`pg_config --sysconfdir`).
@@ -69,10 +70,12 @@ fn section(name: &str, file: &Path) -> Result<Option<Vec<(String, String)>>, Str
 
 /// The two files libpq reads, from its environment: PGSERVICEFILE or `~/.pg_service.conf`, and
 /// `pg_service.conf` in PGSYSCONFDIR.
-pub fn files(var: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> (Option<PathBuf>, PathBuf) {
-    let user =
-        var("PGSERVICEFILE").map(PathBuf::from).or_else(|| home.map(|home| home.join(".pg_service.conf")));
-    let system = var("PGSYSCONFDIR").unwrap_or_else(|| DEFAULT_SYSCONFDIR.to_owned());
+pub fn files(env: &dyn Env, home: Option<&Path>) -> (Option<PathBuf>, PathBuf) {
+    let user = env
+        .var("PGSERVICEFILE")
+        .map(PathBuf::from)
+        .or_else(|| home.map(|home| home.join(".pg_service.conf")));
+    let system = env.var("PGSYSCONFDIR").unwrap_or_else(|| DEFAULT_SYSCONFDIR.to_owned());
     (user, Path::new(&system).join("pg_service.conf"))
 }
 

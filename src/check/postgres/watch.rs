@@ -2,11 +2,8 @@
 //! tokio-postgres does not tell: whether the server refused TLS (`N`), whether authentication
 //! had succeeded before an error (libpq retries sslmode allow/prefer only before it), and
 //! whether the first bytes are PostgreSQL's protocol at all (or TLS, from a TLS-only port).
-//! Also builds the TLS connector only once the server has agreed to TLS, so the TLS files are
-//! read then, as libpq reads them.
 
 use std::{
-    future::Future,
     io,
     pin::Pin,
     sync::{
@@ -17,9 +14,10 @@ use std::{
 };
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_postgres::tls::{ChannelBinding, TlsConnect, TlsStream};
+use tokio_postgres::tls::{ChannelBinding, TlsStream};
 
-use crate::trace::Trace;
+use super::tls::Plain;
+use crate::{net::tokio::AsyncSocket, trace::Trace};
 
 /// What was seen on one connection.
 #[derive(Debug, Default)]
@@ -62,29 +60,12 @@ impl std::fmt::Display for NotPostgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NotPostgres::Foreign => f.write_str("the answer is not PostgreSQL's protocol"),
-            NotPostgres::Tls => f.write_str(&speaks_tls()),
+            NotPostgres::Tls => f.write_str(&super::PROTOCOL.speaks_tls()),
         }
     }
 }
 
 impl std::error::Error for NotPostgres {}
-
-/// What a port that answers in TLS is told: PostgreSQL 17's direct TLS is how to reach one.
-pub fn speaks_tls() -> String {
-    super::PROTOCOL.speaks_tls()
-}
-
-/// The TLS connector could not be built when TLS started: a TLS file missing or unusable.
-#[derive(Debug)]
-pub struct TlsSetup(pub String);
-
-impl std::fmt::Display for TlsSetup {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TlsSetup {}
 
 /// A stream whose reads are watched. Anything but PostgreSQL in the first answer is said at
 /// once, where tokio-postgres would wait for a garbage length's worth.
@@ -248,45 +229,9 @@ impl<S: TlsStream + Unpin> TlsStream for Watched<S> {
     }
 }
 
-/// Builds the TLS connector when the server has agreed to TLS (`build`, which reads the TLS
-/// files), marks the `tls` phase's end, and `auth`'s start, when the handshake completes, and
-/// watches the messages inside TLS.
-pub struct MarkTls<F> {
-    pub build: F,
-    pub trace: Trace,
-    pub progress: Arc<Progress>,
-}
-
-type BoxError = Box<dyn std::error::Error + Sync + Send>;
-
-impl<S, F, T> TlsConnect<S> for MarkTls<F>
-where
-    F: FnOnce() -> Result<T, String>,
-    T: TlsConnect<S>,
-    T::Future: 'static,
-    T::Stream: Unpin + 'static,
-{
-    type Stream = Watched<T::Stream>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Watched<T::Stream>, BoxError>>>>;
-
-    fn connect(self, stream: S) -> Self::Future {
-        let handshake = match (self.build)() {
-            Ok(inner) => inner.connect(stream),
-            Err(why) => return Box::pin(std::future::ready(Err(Box::new(TlsSetup(why)) as BoxError))),
-        };
-        let (trace, progress) = (self.trace, self.progress);
-        Box::pin(async move {
-            let stream = handshake.await.map_err(Into::into)?;
-            trace.enter("auth");
-            progress.tls_used.store(true, Ordering::Relaxed);
-            Ok(Watched::new_messages(stream, &trace, &progress))
-        })
-    }
-}
-
 impl<S> Watched<S> {
-    fn new_messages(inner: S, trace: &Trace, progress: &Arc<Progress>) -> Self {
+    /// A stream inside TLS, whose messages are framed to see AuthenticationOk.
+    pub fn messages(inner: S, trace: &Trace, progress: &Arc<Progress>) -> Self {
         Watched {
             inner,
             trace: trace.clone(),
@@ -294,6 +239,17 @@ impl<S> Watched<S> {
             progress: Arc::clone(progress),
             frames: Frames::default(),
             stash: Vec::new(),
+        }
+    }
+}
+
+impl Plain for Watched<AsyncSocket> {
+    fn into_socket(self) -> Result<AsyncSocket, String> {
+        // libpq refuses this too ("received unencrypted data after SSL response"): what the
+        // server sends after its `S` and before the handshake would be read as if protected.
+        match self.stash.is_empty() {
+            true => Ok(self.inner),
+            false => Err("the server sent unencrypted data after agreeing to TLS".to_owned()),
         }
     }
 }
