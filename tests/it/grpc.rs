@@ -645,8 +645,8 @@ fn json_is_the_whole_object_and_never_carries_the_token() {
         "{line}"
     );
 
-    // With a wait that runs out (attempts at 0, 0.7 and 1.4 s, as above): the last verdict, its
-    // phases, and the attempts made.
+    // With a wait that runs out (attempts at 0, 0.7, 1.4 and 1.9 s, as above): the last verdict,
+    // its phases, and the attempts made.
     let waited = run([
         "grpc",
         "-v",
@@ -670,7 +670,7 @@ fn json_is_the_whole_object_and_never_carries_the_token() {
     );
     assert_eq!(object["status"], "unhealthy");
     assert_eq!(phase_names(&object), ["resolve", "connect", "tls", "rpc"], "{line}");
-    assert_eq!(object["attempts"], 3, "{line}");
+    assert_eq!(object["attempts"], 4, "{line}");
 
     // A TLS failure (2) names no phase after the one it happened in.
     let untrusted = run(["grpc", "-v", "--json", "-H", &header, &target]);
