@@ -13,6 +13,10 @@ use probe::{
 
 fn main() -> ExitCode {
     outcome::report_panics_as_internal_errors();
+    // Named (or symlinked as) grpc_health_probe, wait-for-it or pg_isready: that tool's command line.
+    if let Some(status) = probe::dropin::run(&std::env::args_os().collect::<Vec<_>>()) {
+        return status;
+    }
     match run() {
         Ok(Next::Exit(status)) => status.into(),
         Ok(Next::Exec(command)) => exec::replace(&command),
