@@ -51,10 +51,11 @@ fn run() -> anyhow::Result<Next> {
         (Command::Check(check), _) => check,
         (_, Some(_)) => anyhow::bail!("'-- COMMAND' runs after the checks pass: it follows a check"),
         (Command::Completions { shell }, None) => return Ok(Next::Exit(docs::completions(shell))),
-        (Command::Install { dir }, None) => {
-            let path = install::install(&dir)?;
-            if !cli.global.quiet {
-                report::print_line(true, &path.display().to_string());
+        (Command::Install { dir, names }, None) => {
+            for path in install::install(&dir, &names)? {
+                if !cli.global.quiet {
+                    report::print_line(true, &path.display().to_string());
+                }
             }
             return Ok(Next::Exit(ExitStatus::Healthy));
         }
