@@ -10,7 +10,7 @@
 
 use std::{ffi::OsString, process::ExitCode, time::Duration};
 
-use super::{Timing, check_one, config, texts};
+use super::{Timing, check_one, config, err_line, err_text, out_line, texts};
 use crate::{
     env::Env,
     outcome::{Outcome, Status},
@@ -407,8 +407,7 @@ fn quote(text: &str) -> String {
 
 /// One line as Go's `log.Printf` writes it with flags 0: on stderr, newline-terminated.
 fn log(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    err_line(line);
 }
 
 /// main.go's checks after parsing, in its order: the first failing one's message.
@@ -571,12 +570,12 @@ fn probe(args: &[String], env: &dyn Env) -> u8 {
                 ParseError::Help => usage,
                 ParseError::Message(message) => format!("{message}\n{usage}"),
             };
-            eprint!("{text}");
+            err_text(&text);
             return INVALID_ARGUMENTS;
         }
     };
     if flags.version {
-        println!("probe {} (as grpc_health_probe)", env!("CARGO_PKG_VERSION"));
+        out_line(&format!("probe {} (as grpc_health_probe)", env!("CARGO_PKG_VERSION")));
         return 0;
     }
     if let Some(message) = validate(&flags) {

@@ -16,7 +16,7 @@ use std::{
     time::Duration,
 };
 
-use clap::Parser;
+use clap::CommandFactory;
 
 use crate::{
     cli::{Cli, Command, GlobalArgs},
@@ -52,6 +52,17 @@ pub fn tool_named(argv0: &OsStr) -> Option<Tool> {
 /// its exit status; otherwise `None`, and probe is probe.
 pub fn run(args: &[OsString]) -> Option<ExitCode> {
     let tool = tool_named(args.first()?)?;
+    // A build with some of the checks may lack the one this tool runs: say so, as a usage error.
+    let (check, usage_status) = match tool {
+        Tool::GrpcHealthProbe => ("grpc", 1),
+        Tool::WaitForIt => ("tcp", 1),
+        Tool::PgIsready => ("postgres", 3),
+    };
+    if Cli::command().find_subcommand(check).is_none() {
+        let name = Path::new(&args[0]).file_name().unwrap_or_default().to_string_lossy();
+        err_line(&format!("{name}: this probe was built without the '{check}' check"));
+        return Some(ExitCode::from(usage_status));
+    }
     let env = crate::env::ProcessEnv;
     Some(match tool {
         Tool::GrpcHealthProbe => grpc_health_probe::main(args, &env),
@@ -84,7 +95,7 @@ pub fn config(check_args: &[String], timing: Timing, env: &dyn Env) -> anyhow::R
             .map(OsString::from)
             .collect();
     argv.extend(check_args.iter().map(OsString::from));
-    let cli = Cli::try_parse_from(&argv).map_err(|err| crate::cli::one_line(&err, &argv, env))?;
+    let cli = crate::cli::parse(&argv).map_err(|err| crate::cli::one_line(&err, &argv, env))?;
     let Command::Check(check) = cli.command else { anyhow::bail!("not a check: {}", check_args.join(" ")) };
     let global = GlobalArgs {
         timeout: timing.timeout.min(NO_LIMIT),
@@ -120,6 +131,21 @@ impl Env for Overlay<'_> {
     fn os_user(&self) -> Option<String> {
         self.base.os_user()
     }
+}
+
+/// One line on stdout, as probe writes every line: a closed pipe is not worth a panic.
+fn out_line(line: &str) {
+    crate::report::print_line(true, line);
+}
+
+/// One line on stderr.
+fn err_line(line: &str) {
+    crate::report::print_line(false, line);
+}
+
+/// Text as it is, on stderr (a usage block that ends with its own newline).
+fn err_text(text: &str) {
+    let _ = crate::report::print_bytes(false, text.as_bytes());
 }
 
 /// The arguments as text; bytes that are not UTF-8 are replaced, as a tool's own messages would

@@ -6,7 +6,7 @@
 
 use std::{ffi::OsString, path::Path, process::ExitCode, time::Duration};
 
-use super::{NO_LIMIT, Overlay, Timing, check_one, config, texts};
+use super::{NO_LIMIT, Overlay, Timing, check_one, config, err_line, out_line, texts};
 use crate::{env::Env, outcome::Status};
 
 const NO_ATTEMPT: u8 = 3;
@@ -152,14 +152,14 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
     let texts = texts(args);
     let program = texts[0].as_str();
     let name = Path::new(program).file_name().map_or(program.to_owned(), |n| n.to_string_lossy().into());
-    let hint = || eprintln!("{name}: hint: Try \"{name} --help\" for more information.");
+    let hint = || err_line(&format!("{name}: hint: Try \"{name} --help\" for more information."));
     match texts.get(1).map(String::as_str) {
         Some("--help" | "-?") => {
-            print!("{}", help(&name));
+            let _ = crate::report::print_bytes(true, help(&name).as_bytes());
             return ExitCode::SUCCESS;
         }
         Some("--version" | "-V") => {
-            println!("{name} (probe) {}", env!("CARGO_PKG_VERSION"));
+            out_line(&format!("{name} (probe) {}", env!("CARGO_PKG_VERSION")));
             return ExitCode::SUCCESS;
         }
         _ => {}
@@ -167,12 +167,12 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
     let args = match parse(&texts[1..], env.var("POSIXLY_CORRECT").is_some()) {
         Ok(args) => args,
         Err(Refusal::Getopt(complaint)) => {
-            eprintln!("{program}: {complaint}");
+            err_line(&format!("{program}: {complaint}"));
             hint();
             return ExitCode::from(NO_ATTEMPT);
         }
         Err(Refusal::TooMany(first)) => {
-            eprintln!("{name}: error: too many command-line arguments (first is \"{first}\")");
+            err_line(&format!("{name}: error: too many command-line arguments (first is \"{first}\")"));
             hint();
             return ExitCode::from(NO_ATTEMPT);
         }
@@ -181,7 +181,7 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
         None => Vec::new(),
         Some(Ok(pairs)) => pairs,
         Some(Err(why)) => {
-            eprintln!("{name}: error: {why}");
+            err_line(&format!("{name}: error: {why}"));
             return ExitCode::from(NO_ATTEMPT);
         }
     };
@@ -198,7 +198,7 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
     let shown = format!("{}:{port}", hostaddr.unwrap_or(host));
     let say = |word: &str, code: u8| {
         if !args.quiet {
-            println!("{shown} - {word}");
+            out_line(&format!("{shown} - {word}"));
         }
         ExitCode::from(code)
     };

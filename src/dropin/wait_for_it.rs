@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use super::{NO_LIMIT, Timing, check_one, config, texts};
+use super::{NO_LIMIT, Timing, check_one, config, err_line, err_text, texts};
 use crate::{env::Env, exec, outcome::Status};
 
 /// GNU timeout's status for a command it had to stop.
@@ -141,7 +141,7 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
         Path::new(&texts[0]).file_name().map_or_else(|| texts[0].clone(), |n| n.to_string_lossy().into());
     let say = |quiet: bool, line: &str| {
         if !quiet {
-            eprintln!("{line}");
+            err_line(line);
         }
     };
     let args = match parse(&texts[1..]) {
@@ -154,7 +154,7 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
                     say(quiet, "Error: you need to provide a host and port to test.")
                 }
             }
-            eprint!("{}", usage(&name));
+            err_text(&usage(&name));
             return ExitCode::from(1);
         }
     };
