@@ -99,7 +99,17 @@ pub enum Command {
         /// An existing, writable directory (it is not created).
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
+        /// Also link DIR/NAME to probe for each NAME (comma-separated, or repeated), so that run
+        /// by that name probe takes that tool's command line: grpc_health_probe, wait-for-it,
+        /// wait-for-it.sh, pg_isready.
+        #[arg(long = "as", value_name = "NAME", value_delimiter = ',', value_parser = dropin_names())]
+        names: Vec<String>,
     },
+}
+
+/// The names `install --as` takes: the tools probe stands in for.
+fn dropin_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::dropin::NAMES.iter().map(|(name, _)| *name))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,5 +1,6 @@
-//! `probe install DIR`: copies the running binary to DIR/probe, for images that lack it (an init
-//! container from the probe image fills a shared volume; that image has no shell and no `cp`).
+//! `probe install DIR [--as NAME,…]`: copies the running binary to DIR/probe, for images that
+//! lack it (an init container from the probe image fills a shared volume; that image has no shell
+//! and no `cp`), and links DIR/NAME to it for each drop-in name (`grpc_health_probe`, …).
 
 use std::{
     fs::{self, File, OpenOptions},
@@ -11,8 +12,10 @@ use std::{
 
 /// Writes DIR/probe beside it first and renames it into place, so a reader never sees half a
 /// file and a probe running from that path keeps its own (the old file lives on until it
-/// exits). Returns the path written. DIR must exist: it is never created.
-pub fn install(dir: &Path) -> anyhow::Result<PathBuf> {
+/// exits). Then each of `names` becomes a relative symlink DIR/NAME → probe, made beside and
+/// renamed over whatever DIR/NAME was. Returns the paths written, DIR/probe first. DIR must
+/// exist: it is never created.
+pub fn install(dir: &Path, names: &[String]) -> anyhow::Result<Vec<PathBuf>> {
     let failed = |why: String| anyhow::anyhow!("cannot install into {}: {why}", dir.display());
     match fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => {}
@@ -41,7 +44,35 @@ pub fn install(dir: &Path) -> anyhow::Result<PathBuf> {
         let _ = fs::remove_file(&temp_path);
         return Err(failed(describe(&err)));
     }
-    Ok(target)
+    let mut paths = vec![target];
+    for name in names {
+        let link = dir.join(name);
+        if paths.contains(&link) {
+            continue;
+        }
+        link_beside(dir, &link).map_err(|err| failed(format!("{}: {}", link.display(), describe(&err))))?;
+        paths.push(link);
+    }
+    Ok(paths)
+}
+
+/// Makes `link` a symlink to `probe` (relative, so the directory may be mounted anywhere): made
+/// under a name of its own, then renamed into place, so `link` is never missing or half made.
+fn link_beside(dir: &Path, link: &Path) -> io::Result<()> {
+    let mut tries = 0;
+    let temp = loop {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |t| t.subsec_nanos());
+        let temp = dir.join(format!(".probe.link.{}.{nanos}", std::process::id()));
+        match std::os::unix::fs::symlink("probe", &temp) {
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(err) => return Err(err),
+            Ok(()) => break temp,
+        }
+    };
+    fs::rename(&temp, link).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })?;
+    File::open(dir)?.sync_all()
 }
 
 /// The binary this process runs. /proc/self/exe opens it even when its path has since been

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod deadline;
 pub mod docs;
+pub mod dropin;
 pub mod duration;
 pub mod env;
 pub mod exec;

@@ -13,6 +13,10 @@ use probe::{
 
 fn main() -> ExitCode {
     outcome::report_panics_as_internal_errors();
+    // Named (or symlinked as) grpc_health_probe, wait-for-it or pg_isready: that tool's command line.
+    if let Some(status) = probe::dropin::run(&std::env::args_os().collect::<Vec<_>>()) {
+        return status;
+    }
     match run() {
         Ok(Next::Exit(status)) => status.into(),
         Ok(Next::Exec(command)) => exec::replace(&command),
@@ -47,10 +51,11 @@ fn run() -> anyhow::Result<Next> {
         (Command::Check(check), _) => check,
         (_, Some(_)) => anyhow::bail!("'-- COMMAND' runs after the checks pass: it follows a check"),
         (Command::Completions { shell }, None) => return Ok(Next::Exit(docs::completions(shell))),
-        (Command::Install { dir }, None) => {
-            let path = install::install(&dir)?;
-            if !cli.global.quiet {
-                report::print_line(true, &path.display().to_string());
+        (Command::Install { dir, names }, None) => {
+            for path in install::install(&dir, &names)? {
+                if !cli.global.quiet {
+                    report::print_line(true, &path.display().to_string());
+                }
             }
             return Ok(Next::Exit(ExitStatus::Healthy));
         }

@@ -2,6 +2,7 @@
 
 mod amqp;
 mod cli;
+mod dropin;
 mod examples;
 mod exec;
 mod file;

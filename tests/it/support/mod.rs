@@ -182,9 +182,12 @@ impl ProbeCopy {
 /// (until that child's own exec closes it), and exec refuses such a file with ETXTBSY.
 pub fn output_of_copied(command: &mut Command) -> std::process::Output {
     for _ in 0..20 {
-        let output = command.output().expect("runs");
-        if !String::from_utf8_lossy(&output.stderr).contains("Text file busy") {
-            return output;
+        // std reports a failed exec as the spawn's error; a shell or wrapper, on stderr.
+        match command.output() {
+            Err(err) if err.kind() == std::io::ErrorKind::ExecutableFileBusy => {}
+            Err(err) => panic!("cannot run {command:?}: {err}"),
+            Ok(output) if String::from_utf8_lossy(&output.stderr).contains("Text file busy") => {}
+            Ok(output) => return output,
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -188,7 +188,7 @@ fn launch(
 }
 
 /// The directory of the newest PostgreSQL server binaries installed (Debian keeps them off PATH).
-fn bin_dir() -> PathBuf {
+pub fn bin_dir() -> PathBuf {
     let mut found: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
