@@ -46,11 +46,6 @@ pub struct TlsArgs {
     pub insecure: bool,
 }
 
-/// True when `url` starts with `scheme://`, in any case.
-pub fn has_scheme(url: &str, scheme: &str) -> bool {
-    url.split_once("://").is_some_and(|(given, _)| given.eq_ignore_ascii_case(scheme))
-}
-
 pub struct Tls {
     /// Trust anchors instead of the bundled roots: from --cacert, or from SSL_CERT_FILE.
     roots: Option<RootCertStore>,

@@ -140,27 +140,6 @@ pub fn first_to_answer<T>(
     })
 }
 
-/// Decodes `%XX` escapes, as in the user, password and host parts of URLs.
-pub fn percent_decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or("a '%' in the URL is not followed by two hex digits")?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| "the URL decodes to something that is not UTF-8".to_owned())
-}
-
 /// An I/O error as a short lower-case phrase: `connection refused`, `timed out`, or, for a
 /// TLS session's error, what TLS found (`tls::describe`). Every check words socket errors here.
 pub fn describe(err: &io::Error) -> String {
