@@ -76,4 +76,8 @@ checks! {
     "amqp" => Amqp(amqp),
     /// Healthy when MySQL or MariaDB accepts a login (and the query runs).
     "mysql" => Mysql(mysql),
+    /// Healthy when a NATS server accepts CONNECT and answers PING with PONG.
+    "nats" => Nats(nats),
+    /// Healthy when an MQTT broker answers CONNECT with CONNACK 0 (and --topic gets a message).
+    "mqtt" => Mqtt(mqtt),
 }
