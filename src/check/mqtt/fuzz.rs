@@ -27,8 +27,8 @@ impl Read for Trickle<'_> {
 fn read_all(data: &[u8], step: usize) -> Vec<String> {
     let mut reader = Trickle { data, step };
     let mut out = Vec::new();
-    for _ in 0..64 {
-        match wire::read_packet(&mut reader) {
+    for i in 0..64 {
+        match wire::read_packet(&mut reader, i == 0) {
             Ok(packet) => {
                 assert!(packet.body.len() <= wire::KEPT && packet.body.len() <= packet.length);
                 for version in [wire::Version::V311, wire::Version::V5] {

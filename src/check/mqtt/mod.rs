@@ -192,7 +192,7 @@ impl Mqtt {
         let password = self.password.as_ref().map(|p| p.expose().as_bytes());
         let connect = wire::connect(self.version, &client_id, self.user.as_deref(), password, KEEP_ALIVE);
         send(stream, &connect, deadline)?;
-        let packet = read(stream, deadline, deadline.socket_timeout(), "before CONNACK")?;
+        let packet = read(stream, deadline, deadline.socket_timeout(), "before CONNACK", true)?;
         if packet.kind != wire::CONNACK {
             return Err(Verdict::unreachable(format!(
                 "the answer is not MQTT (a packet of type {} where CONNACK was expected)",
@@ -218,7 +218,7 @@ impl Mqtt {
                 let quoted = quote::escaped(topic);
                 return Ok(Verdict::unhealthy(format!("{accepted}, but {waited} on {quoted} within the deadline")));
             }
-            let packet = match read(stream, deadline, left, "after SUBSCRIBE") {
+            let packet = match read(stream, deadline, left, "after SUBSCRIBE", false) {
                 Ok(packet) => packet,
                 Err(verdict) if is_timeout(&verdict) => continue,
                 Err(verdict) => return Err(verdict),
@@ -270,9 +270,15 @@ fn send(stream: &mut Stream, bytes: &[u8], deadline: Deadline) -> Result<(), Ver
 }
 
 /// The next packet within `timeout`.
-fn read(stream: &mut Stream, deadline: Deadline, timeout: Duration, when: &str) -> Result<wire::Packet, Verdict> {
+fn read(
+    stream: &mut Stream,
+    deadline: Deadline,
+    timeout: Duration,
+    when: &str,
+    first: bool,
+) -> Result<wire::Packet, Verdict> {
     stream.set_timeout(timeout.min(deadline.socket_timeout()));
-    wire::read_packet(stream).map_err(|failure| {
+    wire::read_packet(stream, first).map_err(|failure| {
         Verdict::unreachable(match failure {
             Failure::Closed => format!("connection closed by peer {when}"),
             Failure::Io(err) => net::describe(&err),

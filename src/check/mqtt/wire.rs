@@ -119,8 +119,9 @@ pub fn subscribe(version: Version, packet_id: u16, topic: &str) -> Vec<u8> {
 /// DISCONNECT: normal disconnection in both versions (5's reason code 0 may be left out).
 pub const DISCONNECT_PACKET: [u8; 2] = [0xE0, 0x00];
 
-/// Reads one packet.
-pub fn read_packet(reader: &mut impl Read) -> Result<Packet, Failure> {
+/// Reads one packet. The first packet of a connection must be CONNACK (`first`): its first byte
+/// and length are checked before any more is read, so another protocol is named at once.
+pub fn read_packet(reader: &mut impl Read, first_packet: bool) -> Result<Packet, Failure> {
     let mut first = [0u8; 1];
     match reader.read(&mut first) {
         Ok(0) => return Err(Failure::Closed),
@@ -137,12 +138,18 @@ pub fn read_packet(reader: &mut impl Read) -> Result<Packet, Failure> {
         }
         return Err(Failure::NotMqtt(format!("a first byte 0x{:02x}, which no broker sends", first[0])));
     }
+    if first_packet && first[0] != 0x20 {
+        return Err(Failure::NotMqtt(format!("a first byte 0x{:02x} where CONNACK (0x20) was expected", first[0])));
+    }
     let mut length = 0usize;
     for i in 0..4 {
         let mut byte = [0u8; 1];
         reader.read_exact(&mut byte).map_err(io_failure)?;
         length |= usize::from(byte[0] & 0x7f) << (7 * i);
         if byte[0] & 0x80 == 0 {
+            if first_packet && length > KEPT {
+                return Err(Failure::NotMqtt(format!("a CONNACK of {length} bytes")));
+            }
             let mut body = vec![0u8; length.min(KEPT)];
             reader.read_exact(&mut body).map_err(io_failure)?;
             let mut rest = (length - body.len()) as u64;
@@ -335,7 +342,7 @@ mod tests {
     #[test]
     fn answers_are_read() {
         let mut input: &[u8] = &[0x20, 2, 0, 5];
-        let packet = read_packet(&mut input).unwrap();
+        let packet = read_packet(&mut input, true).unwrap();
         assert_eq!(parse_connack(Version::V311, &packet.body).unwrap(), Connack { code: 5, reason: None });
         let v5 = [0, 0x87, 8, 0x1F, 0, 5, b'n', b'o', b'p', b'e', b'!'];
         let connack = parse_connack(Version::V5, &v5).unwrap();
@@ -343,9 +350,9 @@ mod tests {
         assert_eq!(parse_suback(Version::V311, &[0, 1, 0x80]).unwrap(), (1, None, vec![0x80]));
         assert_eq!(parse_publish(Version::V311, 0, b"\0\x03a/bxyz", 8).unwrap(), (b"a/b".to_vec(), 3));
         let mut tls: &[u8] = &[0x15, 0x03, 0x01];
-        assert!(matches!(read_packet(&mut tls), Err(Failure::SpeaksTls)));
+        assert!(matches!(read_packet(&mut tls, true), Err(Failure::SpeaksTls)));
         let mut huge: &[u8] = &[0x30, 0xff, 0xff, 0xff, 0x7f, 1, 2];
-        assert!(matches!(read_packet(&mut huge), Err(Failure::Closed)));
+        assert!(matches!(read_packet(&mut huge, false), Err(Failure::Closed)));
         assert_eq!(code_name(Version::V5, 0x88), "server unavailable");
         assert_eq!(code_name(Version::V311, 4), "bad user name or password");
     }

@@ -7,6 +7,8 @@ pub mod certs;
 pub mod grpc;
 pub mod http;
 pub mod mariadb;
+pub mod mosquitto;
+pub mod nats;
 pub mod postgres;
 pub mod process;
 pub mod rabbitmq;
@@ -19,7 +21,7 @@ use std::{
 };
 
 /// Says what to run when a server binary the tests need is missing.
-pub const INSTALL_HINT: &str = "run scripts/test, which installs postgresql, redis-server, rabbitmq-server and mariadb-server with apt-get";
+pub const INSTALL_HINT: &str = "run scripts/test, which installs postgresql, redis-server, rabbitmq-server, mariadb-server, nats-server and mosquitto with apt-get";
 
 /// What the tests allow beyond a deadline: process start and exit on a busy two-core machine.
 pub const MARGIN: Duration = Duration::from_millis(150);
