@@ -65,7 +65,7 @@ pub fn top_help() -> String {
     let read = [
         GLOBAL_VARIABLES,
         (
-            "PG*, REDIS_URL, REDISCLI_AUTH, AMQP_URL, MYSQL_PWD, MYSQL_HOST, USER, SSL_CERT_FILE, …",
+            "PG*, REDIS_URL, REDISCLI_AUTH, AMQP_URL, MYSQL_PWD, MYSQL_HOST, NATS_URL, USER, SSL_CERT_FILE, …",
             "read by each check as its reference tool reads them (libpq, redis-cli, the mysql client, \
              OpenSSL): each check's list is in 'probe CHECK --help' and probe-CHECK(1)",
         ),
@@ -367,6 +367,10 @@ mod tests {
             (&["mysql"], &[]),
             (&["mysql", "mysql://db/?ssl-mode=VERIFY_CA"], &[]),
             (&["mysql", "mysql://u@db"], &[]),
+            (&["nats"], &[]),
+            (&["nats", "tls://db"], &[]),
+            (&["mqtt"], &[]),
+            (&["mqtt", "mqtts://db"], &[]),
         ];
         let mut command = Cli::command();
         command.build();
@@ -407,6 +411,8 @@ mod tests {
             "SSL_CERT_FILE",
             "AMQP_URL",
             "MYSQL_PWD",
+            "NATS_URL",
+            "NATS_CREDS",
         ] {
             assert!(seen.contains(name), "{name} was never asked for: {seen:?}");
         }

@@ -46,12 +46,11 @@ const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 pub struct Args {
     /// nats://[user:password@|token@]host[:port] or tls://… (TLS); several, separated by commas,
     /// are one target, healthy when any of them is, tried in order. With none, NATS_URL, else
-    /// nats://127.0.0.1:4222.
+    /// nats://127.0.0.1:4222. --password-file gives the password of nats://user@host, and the
+    /// token of a URL that names no one.
     #[arg(value_name = "URL")]
     targets: Vec<String>,
 
-    /// With a URL naming a user and no password (nats://user@host), the password; with a URL
-    /// naming no one, the token.
     #[command(flatten)]
     password: PasswordArgs,
 
