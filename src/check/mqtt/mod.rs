@@ -234,6 +234,10 @@ impl Mqtt {
                     }
                     subscribed = true;
                     trace.enter("message");
+                    // A broker writes SUBACK and a retained message one after the other, and
+                    // Nagle holds the message until SUBACK is acknowledged, which Linux delays by
+                    // 40 ms. PINGREQ carries the acknowledgement at once; its PINGRESP is skipped.
+                    send(stream, &wire::PINGREQ_PACKET, deadline)?;
                 }
                 wire::PUBLISH => {
                     let (on, size) = wire::parse_publish(self.version, packet.flags, &packet.body, packet.length)

@@ -116,6 +116,9 @@ pub fn subscribe(version: Version, packet_id: u16, topic: &str) -> Vec<u8> {
     packet(0x82, &body)
 }
 
+/// PINGREQ, answered by PINGRESP.
+pub const PINGREQ_PACKET: [u8; 2] = [0xC0, 0x00];
+
 /// DISCONNECT: normal disconnection in both versions (5's reason code 0 may be left out).
 pub const DISCONNECT_PACKET: [u8; 2] = [0xE0, 0x00];
 
