@@ -173,6 +173,8 @@ fn peers_that_are_not_mqtt_are_unreachable_within_the_deadline() {
     run(["mqtt", "-t", "800ms", &format!("mqtt://{silent}")]).code(2).within(limit);
     let reset = sockets::scripted(Script::Reset);
     run(["mqtt", "-t", "800ms", &format!("mqtt://{reset}")]).code(2).within(limit);
+    let closing = sockets::accepting();
+    run(["mqtt", "-t", "800ms", &format!("mqtt://{closing}")]).code(2).within(limit);
     let huge = sockets::scripted(Script::Say(&[0x20, 0xff, 0xff, 0xff, 0x7f, 0, 0]));
     run(["mqtt", "-t", "800ms", &format!("mqtt://{huge}")]).code(2).within(limit);
     let tls = sockets::scripted(Script::Say(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]));

@@ -182,6 +182,9 @@ fn peers_that_are_not_nats_are_unreachable_within_the_deadline() {
     run(["nats", "-t", "800ms", &format!("nats://{silent}")]).code(2).within(limit);
     let reset = sockets::scripted(Script::Reset);
     run(["nats", "-t", "800ms", &format!("nats://{reset}")]).code(2).within(limit);
+    let closing = sockets::accepting();
+    run(["nats", "-t", "800ms", &format!("nats://{closing}")])
+        .says(2, "connection closed by peer before INFO");
     let huge: &'static [u8] =
         Box::leak([b"INFO {\"a\":\"".to_vec(), vec![b'x'; 1 << 20]].concat().into_boxed_slice());
     let huge = sockets::answering(huge);

@@ -202,7 +202,11 @@ impl Mqtt {
         let connack = wire::parse_connack(self.version, &packet.body)
             .map_err(|why| Verdict::unreachable(format!("the answer is not MQTT ({why})")))?;
         if connack.code != 0 {
-            return Err(Verdict::unhealthy(self.named("CONNACK", connack.code, connack.reason.as_deref())));
+            // A 3.1.1 broker answers a 5 CONNECT in 3.1.1 (two bytes, no properties): code 1,
+            // "unacceptable protocol version", in its own words.
+            let answered_in = if packet.body.len() == 2 { Version::V311 } else { self.version };
+            let named = named(answered_in, "CONNACK", connack.code, connack.reason.as_deref());
+            return Err(Verdict::unhealthy(named));
         }
         let accepted = format!("CONNACK 0 (accepted), {}", self.version.name());
         let Some(topic) = &self.topic else { return Ok(Verdict::healthy(accepted)) };
@@ -228,7 +232,7 @@ impl Mqtt {
                     let (_, reason, codes) = wire::parse_suback(self.version, &packet.body)
                         .map_err(|why| Verdict::unreachable(format!("the answer is not MQTT ({why})")))?;
                     if codes[0] >= 0x80 {
-                        let refused = self.named("SUBACK", codes[0], reason.as_deref());
+                        let refused = named(self.version, "SUBACK", codes[0], reason.as_deref());
                         let quoted = quote::escaped(topic);
                         return Ok(Verdict::unhealthy(format!("{accepted}, but the subscription to {quoted} was refused: {refused}")));
                     }
@@ -250,22 +254,23 @@ impl Mqtt {
                 }
                 wire::DISCONNECT => {
                     let code = packet.body.first().copied().unwrap_or(0);
-                    return Err(Verdict::unhealthy(format!("the broker disconnected: {}", self.named("DISCONNECT", code, None))));
+                    return Err(Verdict::unhealthy(format!("the broker disconnected: {}", named(self.version, "DISCONNECT", code, None))));
                 }
                 _ => {}
             }
         }
     }
 
-    /// A code with its name, and the broker's reason string when it gave one.
-    fn named(&self, packet: &str, code: u8, reason: Option<&str>) -> String {
-        let code_text = if code < 10 { code.to_string() } else { format!("0x{code:02X}") };
-        let mut out = format!("{packet} {code_text} ({})", wire::code_name(self.version, code));
-        if let Some(reason) = reason {
-            out.push_str(&format!(": {}", quote::peer(reason)));
-        }
-        out
+}
+
+/// A code with its name, and the broker's reason string when it gave one.
+fn named(version: Version, packet: &str, code: u8, reason: Option<&str>) -> String {
+    let code_text = if code < 10 { code.to_string() } else { format!("0x{code:02X}") };
+    let mut out = format!("{packet} {code_text} ({})", wire::code_name(version, code));
+    if let Some(reason) = reason {
+        out.push_str(&format!(": {}", quote::peer(reason)));
     }
+    out
 }
 
 fn send(stream: &mut Stream, bytes: &[u8], deadline: Deadline) -> Result<(), Verdict> {
@@ -323,6 +328,15 @@ mod tests {
         let (a, b) = (client_id(), client_id());
         assert_ne!(a, b);
         assert!(a.starts_with("probe-") && a.len() == 22, "{a}");
+    }
+
+    #[test]
+    fn codes_are_named_in_the_version_the_broker_answered_in() {
+        assert_eq!(named(Version::V311, "CONNACK", 1, None), "CONNACK 1 (unacceptable protocol version)");
+        assert_eq!(
+            named(Version::V5, "CONNACK", 0x88, Some("down\nnow")),
+            "CONNACK 0x88 (server unavailable): down\\nnow"
+        );
     }
 
     #[test]
