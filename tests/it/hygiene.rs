@@ -271,8 +271,14 @@ fn no_password_in_any_url_form() {
     // Every check's URLs: `user:password` with its '@' or host missing reads as `host:port`, or
     // an unencoded '/' puts part of the password where the port is read; neither is quoted.
     // With an '@' in the user as well, the authority ends inside the password.
-    for (check, scheme) in [("postgres", "postgres"), ("mysql", "mysql"), ("grpc", "grpc"), ("amqp", "amqp")]
-    {
+    for (check, scheme) in [
+        ("postgres", "postgres"),
+        ("mysql", "mysql"),
+        ("grpc", "grpc"),
+        ("amqp", "amqp"),
+        ("nats", "nats"),
+        ("mqtt", "mqtt"),
+    ] {
         for url in [
             format!("{scheme}://app:{SECRET}"),
             format!("{scheme}://app:{SECRET}/x@db:1/x"),
@@ -327,6 +333,12 @@ fn every_check_hides_every_secret_form() {
             ("redis", vec![format!("redis://:x/{SECRET}@{host}/0")]),
             ("amqp", vec![format!("amqp://guest:x@{SECRET}@{host}/")]),
             ("amqp", vec![format!("amqp://guest:x?{SECRET}@{host}/")]),
+            ("nats", vec![format!("nats://app:x@{SECRET}@{host}")]),
+            ("nats", vec![format!("nats://{SECRET}@{host}")]),
+            ("nats", vec![format!("nats://{SECRET}@127.0.0.1:1, tls://app:{SECRET}@{host}")]),
+            ("mqtt", vec![format!("mqtt://app:x@{SECRET}@{host}")]),
+            ("mqtt", vec![format!("mqtt://app:x/{SECRET}@{host}")]),
+            ("mqtt", vec![format!("ssl://app:{SECRET}@{host}/topic")]),
             ("grpc", vec![format!("grpc://u:{SECRET}@{host}")]),
             ("grpc", vec![format!("grpc://u:x/{SECRET}@{host}")]),
             ("http", vec![format!("http://u:x@{SECRET}@{host}/")]),
