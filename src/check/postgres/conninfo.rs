@@ -164,8 +164,14 @@ fn secrets(text: &str, tokens: &[Token]) -> Vec<Span> {
                 }
                 run_on = is_secret(key_text) || is_secret(decoded);
             }
-            Token::Bare(word) if run_on || !plain(word) => spans.push(word.clone()),
-            Token::Bare(word) => run_on = is_secret(&text[word.clone()]),
+            Token::Bare(word) => {
+                if run_on || !plain(word) {
+                    spans.push(word.clone());
+                }
+                // `(password hunter2`: the word after one naming a secret is masked, whatever
+                // else the first word holds.
+                run_on = run_on || is_secret(&text[word.clone()]);
+            }
             Token::Unterminated { value, .. } => spans.push(value.clone()),
         }
     }

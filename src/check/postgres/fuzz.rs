@@ -137,6 +137,7 @@ mod tests {
             "host=db password=Zq7W://k3Xp application_name=a://b",
             "host=db application_name= password=Zq7Wk3Xp",
             "host=db application_name= password Zq7Wk3Xp",
+            "host=db (password Zq7Wk3Xp",
             "host=db application_name='password:Zq7Wk3Xp' x=1",
         ] {
             conninfo_hides_secrets(text.as_bytes());
