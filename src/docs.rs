@@ -189,8 +189,9 @@ mod tests {
 
     use super::*;
 
-    /// A command's manual page: clap_mangen's, with ENVIRONMENT and EXIT STATUS from the blocks
-    /// its help ends with in place of the EXTRA section it would make of them.
+    /// A command's manual page: clap_mangen's, with DETAILS from what its help begins with, and
+    /// ENVIRONMENT and EXIT STATUS from the blocks it ends with in place of the EXTRA section
+    /// clap_mangen would make of them.
     fn page(command: &clap::Command) -> Vec<u8> {
         let help = command.get_after_long_help().map(ToString::to_string).unwrap_or_default();
         let sections = blocks(&help);
@@ -202,6 +203,10 @@ mod tests {
             command.get_name()
         );
         let mut roff = String::new();
+        // clap_mangen leaves out what `--help` prints first: a check's notes on its options.
+        if let Some(details) = command.get_before_long_help() {
+            roff.push_str(&format!(".SH DETAILS\n.PP\n{}\n", escaped(&details.to_string())));
+        }
         for (heading, note, entries) in sections {
             roff.push_str(&format!(".SH \"{}\"\n", heading.to_uppercase()));
             if let Some(note) = note {

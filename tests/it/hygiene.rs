@@ -8,8 +8,8 @@ use std::{
 };
 
 use crate::support::{
-    Run,
     http::{respond, serve},
+    in_every_output_mode,
     mariadb::Mariadb,
     postgres::{APP_PASSWORD, APP_USER, Postgres},
     probe, rabbitmq,
@@ -78,22 +78,14 @@ fn audit(args: &[String], env: &[(&str, &str)]) {
 
 /// Runs one case in every output form; what showed the secret, one line each.
 fn leaks(args: &[String], env: &[(&str, &str)]) -> Vec<String> {
-    let mut leaks = Vec::new();
-    for extra in
-        [&[][..], &["-v"], &["--json"], &["-v", "--json"], &["--wait", "300ms", "--interval", "100ms"]]
-    {
-        let mut command = probe().args(extra).args(args);
-        for (key, value) in env {
-            command = command.env(key, value);
-        }
-        let result: Run = command.run();
-        assert!(matches!(result.code, 0..=3), "{result}");
-        if result.stdout.contains(SECRET) || result.stderr.contains(SECRET) {
+    in_every_output_mode(args, env)
+        .into_iter()
+        .filter(|(_, result)| result.stdout.contains(SECRET) || result.stderr.contains(SECRET))
+        .map(|(mode, result)| {
             let shown = format!("{}{}", result.stdout, result.stderr).replace('\n', " | ");
-            leaks.push(format!("{extra:?} {args:?}: {shown}"));
-        }
-    }
-    leaks
+            format!("{mode:?} {args:?}: {shown}")
+        })
+        .collect()
 }
 
 #[test]

@@ -134,6 +134,30 @@ impl Probe {
     }
 }
 
+/// The output forms no secret may reach: text, `-v`, `--json`, both, and `--wait`'s lines.
+pub const OUTPUT_MODES: [&[&str]; 5] =
+    [&[], &["-v"], &["--json"], &["-v", "--json"], &["--wait", "300ms", "--interval", "100ms"]];
+
+/// Runs `probe MODE… ARGS…` with `env` once in each of `OUTPUT_MODES`; every run must end
+/// with a verdict (0–3), never a crash.
+pub fn in_every_output_mode<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    env: &[(&str, &str)],
+) -> Vec<(&'static [&'static str], Run)> {
+    OUTPUT_MODES
+        .iter()
+        .map(|mode| {
+            let mut command = probe().args(*mode).args(args);
+            for (key, value) in env {
+                command = command.env(key, value);
+            }
+            let result = command.run();
+            assert!(matches!(result.code, 0..=3), "{result}");
+            (*mode, result)
+        })
+        .collect()
+}
+
 /// Shorthand for `probe().args(args).run()`.
 pub fn run<I, S>(args: I) -> Run
 where
