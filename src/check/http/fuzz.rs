@@ -68,7 +68,13 @@ pub fn http_location(data: &[u8]) {
         && !name.contains(value.trim())
         && !text.starts_with('@')
     {
-        assert!(!why.to_string().contains(value.trim()), "-H {text:?}: {why}");
+        // Counted against the message for other letters there: the fixed words may hold the
+        // value by chance (`heade` in "a header name").
+        let value = value.trim();
+        let other = if value.contains('Q') { "Z" } else { "Q" }.repeat(value.chars().count());
+        let baseline = request::read(&[text.replacen(value, &other, 1)]).err().map(|why| why.to_string());
+        let by_chance = baseline.map_or(0, |why| why.matches(value).count());
+        assert!(why.to_string().matches(value).count() <= by_chance, "-H {text:?}: {why}");
     }
 }
 
