@@ -160,6 +160,14 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_location", crate::check::http::fuzz::http_location),
     #[cfg(all(feature = "http", any(test, fuzzing)))]
     ("http_answer", crate::check::http::fuzz::http_answer),
+    #[cfg(all(feature = "zookeeper", any(test, fuzzing)))]
+    ("zookeeper_answers", crate::check::zookeeper::fuzz::answers),
+    #[cfg(all(feature = "zookeeper", any(test, fuzzing)))]
+    ("zookeeper_target", crate::check::zookeeper::fuzz::target),
+    #[cfg(all(feature = "memcached", any(test, fuzzing)))]
+    ("memcached_answers", crate::check::memcached::fuzz::answers),
+    #[cfg(all(feature = "memcached", any(test, fuzzing)))]
+    ("memcached_target", crate::check::memcached::fuzz::target),
 ];
 
 #[cfg(test)]

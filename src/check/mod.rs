@@ -76,4 +76,8 @@ checks! {
     "amqp" => Amqp(amqp),
     /// Healthy when MySQL or MariaDB accepts a login (and the query runs).
     "mysql" => Mysql(mysql),
+    /// Healthy when a ZooKeeper server opens a session (closed at once), any host of a connect string.
+    "zookeeper" => Zookeeper(zookeeper),
+    /// Healthy when memcached answers version (after a SASL login, given credentials).
+    "memcached" => Memcached(memcached),
 }
