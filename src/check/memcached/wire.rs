@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn binary_packets() {
         let auth = request(OP_SASL_AUTH, b"PLAIN", &plain("app", "pw"));
-        assert_eq!(&auth[..12], &[0x80, 0x21, 0, 5, 0, 0, 0, 0, 0, 0, 0, 13]);
+        assert_eq!(&auth[..12], &[0x80, 0x21, 0, 5, 0, 0, 0, 0, 0, 0, 0, 12]);
         assert_eq!(&auth[24..], b"PLAIN\0app\0pw");
         let mut answer = vec![0x81, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6];
         answer.extend([0; 12]);

@@ -151,10 +151,8 @@ impl ZooKeeper {
             Ok(session) => session,
             Err(verdict) => return verdict,
         };
-        let opened = match session.read_only {
-            true => "read-only session opened and closed",
-            false => "session opened and closed",
-        };
+        let kind = if session.read_only { "read-only session" } else { "session" };
+        let opened = format!("{kind} {:#x} opened and closed", session.id);
         if session.read_only && !self.allow_read_only {
             return Verdict::unhealthy(
                 "the server is read-only (it has lost its quorum): it opened a read-only session \
@@ -163,7 +161,7 @@ impl ZooKeeper {
         }
         match self.expect_mode {
             None => Verdict::healthy(opened),
-            Some(expected) => self.judge_mode(opened, expected, host, deadline, trace),
+            Some(expected) => self.judge_mode(&opened, expected, host, deadline, trace),
         }
     }
 
@@ -258,13 +256,14 @@ impl ZooKeeper {
             Ok(Srvr::Mode(mode)) if mode == wanted => Verdict::healthy(format!("{opened}, mode {mode}")),
             Ok(Srvr::Mode(mode)) => Verdict::unhealthy(format!("{opened}, but the mode is {mode}, not {wanted}")),
             Ok(Srvr::NotAllowed) => Verdict::unhealthy(format!(
-                "{opened}, but the server refuses srvr, which --expect-mode asks: allow it in zoo.cfg with \
-                 4lw.commands.whitelist=srvr (added to the words already listed there)"
+                "{opened}, but the server refuses srvr, which --expect-mode asks: allow it with the line \
+                 4lw.commands.whitelist=srvr in zoo.cfg (added to the words already listed there)"
             )),
             Ok(Srvr::NotServing) => Verdict::unhealthy(format!("{opened}, but srvr says it is not serving requests")),
-            Ok(Srvr::Nothing) => {
-                Verdict::unhealthy(format!("{opened}, but srvr got no answer: the connection closed without one"))
-            }
+            Ok(Srvr::Nothing) => Verdict::unhealthy(format!(
+                "{opened}, but srvr got no answer (ClickHouse Keeper closes so when srvr is not in its \
+                 four_letter_word_white_list)"
+            )),
             Ok(Srvr::Other(line)) => {
                 Verdict::unhealthy(format!("{opened}, but srvr answered without a Mode: line: {line}"))
             }

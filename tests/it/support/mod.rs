@@ -7,11 +7,13 @@ pub mod certs;
 pub mod grpc;
 pub mod http;
 pub mod mariadb;
+pub mod memcached;
 pub mod postgres;
 pub mod process;
 pub mod rabbitmq;
 pub mod redis;
 pub mod sockets;
+pub mod zookeeper;
 
 use std::{
     process::{Command, Stdio},
