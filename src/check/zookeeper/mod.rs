@@ -35,6 +35,9 @@ const PROTOCOL: net::Protocol =
 /// request, and the session ends at its timeout anyway.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
 
+/// How long srvr is given to tell a server that is not serving from a TLS port, at most.
+const SRVR_PATIENCE: Duration = Duration::from_millis(300);
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// host[:port] (port 2181 by default), or a ZooKeeper connect string
@@ -205,8 +208,13 @@ impl ZooKeeper {
             }
             Err(failure) => return Err(unreachable(&failure)),
         };
-        let session = wire::parse_connect_response(&body)
-            .ok_or_else(|| Verdict::unreachable("the answer is not a ZooKeeper ConnectResponse"))?;
+        let session = match wire::parse_connect_response(&body) {
+            Some(session) => session,
+            None => {
+                stream.close();
+                return Err(refused_session(&body));
+            }
+        };
         if session.id == 0 {
             stream.close();
             return Err(Verdict::unhealthy("the server answered without a session (session id 0)"));
@@ -224,7 +232,10 @@ impl ZooKeeper {
         if !plain {
             return Verdict::unhealthy(format!("{said} (no quorum, or still starting)"));
         }
-        match self.srvr(host, deadline, trace) {
+        // A TLS port waits for a whole TLS record and never answers four bytes: srvr gets a
+        // short while.
+        let patience = Deadline::new((deadline.remaining() / 2).min(SRVR_PATIENCE), None);
+        match self.srvr(host, patience, trace) {
             Ok(Srvr::NotServing) => {
                 Verdict::unhealthy(format!("{said} (srvr: \"This ZooKeeper instance is not currently serving requests\")"))
             }
@@ -271,8 +282,9 @@ impl ZooKeeper {
     }
 }
 
-/// closeSession, and its reply read (within [`CLOSE_WAIT`] and the deadline), so the session is
-/// gone when probe exits and the server logs the client's close, not a dropped connection.
+/// closeSession, its reply read and the server's close of the connection awaited (within
+/// [`CLOSE_WAIT`] and the deadline), so the session is gone when probe exits and the server
+/// logs nothing.
 fn close_session(stream: &mut Stream, deadline: Deadline) {
     let left = deadline.remaining().saturating_sub(Duration::from_millis(5));
     if left.is_zero() {
@@ -286,7 +298,13 @@ fn close_session(stream: &mut Stream, deadline: Deadline) {
     // reply to another xid is skipped all the same.
     for _ in 0..4 {
         match wire::read_frame(stream).ok().and_then(|body| wire::parse_reply_header(&body)) {
-            Some((xid, _)) if xid == wire::CLOSE_XID => return,
+            Some((xid, _)) if xid == wire::CLOSE_XID => {
+                // The server closes the connection after the reply: let it close first, or a
+                // close of ours that it reads before it has closed is logged as a warning
+                // ("Unable to read additional data from client").
+                let _ = std::io::Read::read(stream, &mut [0u8; 64]);
+                return;
+            }
             Some(_) => {}
             None => return,
         }
@@ -309,6 +327,22 @@ fn read_to_end(stream: &mut Stream, longest: usize) -> std::io::Result<Vec<u8>> 
         }
     }
     Ok(answer)
+}
+
+/// A ConnectRequest answered by a reply header instead of a ConnectResponse: the server
+/// refused the session with an error code (a read-only server without local sessions answers
+/// NOTREADONLY); anything else is not the protocol.
+fn refused_session(body: &[u8]) -> Verdict {
+    match wire::parse_reply_header(body) {
+        Some((_, wire::NOT_READ_ONLY)) if body.len() == 16 => Verdict::unhealthy(
+            "the server is read-only (it has lost its quorum) and refused the session: NOTREADONLY \
+             (a read-only server opens sessions only with localSessionsEnabled=true)",
+        ),
+        Some((_, code)) if body.len() == 16 && code != 0 => {
+            Verdict::unhealthy(format!("the server refused the session with error {code}"))
+        }
+        _ => Verdict::unreachable("the answer is not a ZooKeeper ConnectResponse"),
+    }
 }
 
 /// No usable answer to the ConnectRequest.

@@ -142,6 +142,9 @@ pub fn parse_reply_header(body: &[u8]) -> Option<(i32, i32)> {
     Some((xid, err))
 }
 
+/// KeeperException.Code.NOTREADONLY: a state-changing request to a read-only server.
+pub const NOT_READ_ONLY: i32 = -119;
+
 /// The xid closeSession is sent with, to match its reply.
 pub const CLOSE_XID: i32 = FIRST_XID;
 

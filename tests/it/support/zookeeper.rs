@@ -100,17 +100,21 @@ impl ZooKeeper {
                         format!("ssl.trustStore.location={}", path(&ca)),
                         "ssl.trustStore.type=PEM".to_owned(),
                         "ssl.clientAuth=none".to_owned(),
-                        "4lw.commands.whitelist=srvr,cons".to_owned(),
+                        "4lw.commands.whitelist=srvr,cons,dump".to_owned(),
                     ]);
                 }
                 _ => lines.push(format!("clientPort={port}")),
             }
             match setup {
                 Setup::OnlyRuok => lines.push("4lw.commands.whitelist=ruok".to_owned()),
-                Setup::Standalone => lines.push("4lw.commands.whitelist=srvr,cons".to_owned()),
+                Setup::Standalone => lines.push("4lw.commands.whitelist=srvr,cons,dump".to_owned()),
                 Setup::AloneInEnsemble | Setup::ReadOnly => {
                     fs::write(data.join("myid"), "1\n").expect("myid");
                     lines.extend(["initLimit=5".to_owned(), "syncLimit=2".to_owned()]);
+                    if setup == Setup::ReadOnly {
+                        // Read-only mode opens only local sessions (ZooKeeper 3.6 and later).
+                        lines.push("localSessionsEnabled=true".to_owned());
+                    }
                     // Quorum and election ports next to the client port; 2 and 3 never start.
                     for (id, first) in [(1, port + 1), (2, port + 3), (3, port + 5)] {
                         lines.push(format!("server.{id}=127.0.0.1:{first}:{}", first + 1));
