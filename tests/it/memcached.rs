@@ -147,7 +147,7 @@ fn usage_errors_are_one_line_and_hide_the_password() {
         ("memcached://app@cache".to_owned(), "a user needs a password, in the URL or with --password-file"),
         ("redis://cache".to_owned(), "the scheme is neither memcached:// nor unix://"),
     ] {
-        run(["memcached", &target]).says(3, message).to_owned();
+        run(["memcached", &target]).says(3, message);
         audit(&["memcached", &target]);
     }
     run(["memcached", "--password-file", "/nonexistent", "memcached://app@cache"]).code(3);
