@@ -39,7 +39,13 @@ impl Memcached {
         let here = dir.path().to_str().expect("a UTF-8 path").to_owned();
         if let Some((user, password)) = login {
             let sasldb = dir.path().join("sasldb");
-            let mut saslpasswd2 = Command::new("saslpasswd2")
+            // In /usr/sbin, which a user's PATH may lack.
+            let program = if std::path::Path::new("/usr/sbin/saslpasswd2").exists() {
+                "/usr/sbin/saslpasswd2"
+            } else {
+                "saslpasswd2"
+            };
+            let mut saslpasswd2 = Command::new(program)
                 .args(["-p", "-c", "-a", "memcached", "-f"])
                 .arg(&sasldb)
                 .arg(user)
