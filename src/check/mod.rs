@@ -76,8 +76,8 @@ checks! {
     "amqp" => Amqp(amqp),
     /// Healthy when MySQL or MariaDB accepts a login (and the query runs).
     "mysql" => Mysql(mysql),
-    /// Healthy when a ZooKeeper server opens a session (closed at once), any host of a connect string.
+    /// Healthy when ZooKeeper opens a session (then closed); a connect string when any host does.
     "zookeeper" => Zookeeper(zookeeper),
-    /// Healthy when memcached answers version (after a SASL login, given credentials).
+    /// Healthy when memcached answers version (after a SASL PLAIN login, given a user).
     "memcached" => Memcached(memcached),
 }

@@ -28,6 +28,7 @@ use crate::{
 };
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[]))]
 pub struct Args {
     /// host[:port] (port 11211 by default), memcached://[user[:password]@]host[:port] or
     /// unix:///path. A target with a user logs in with SASL PLAIN; its password comes from the

@@ -39,6 +39,7 @@ const CLOSE_WAIT: Duration = Duration::from_millis(500);
 const SRVR_PATIENCE: Duration = Duration::from_millis(300);
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = crate::docs::environment(&[("SSL_CERT_FILE", "a PEM file of trusted CAs for --tls when --cacert is not given, as OpenSSL reads it")]))]
 pub struct Args {
     /// host[:port] (port 2181 by default), or a ZooKeeper connect string
     /// host1:2181,host2:2181,host3:2181[/chroot] as one target, healthy when any host is (tried
