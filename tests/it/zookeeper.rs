@@ -149,6 +149,11 @@ fn read_only_sessions_are_unhealthy_unless_allowed() {
     let not_read_only =
         fake(Fake { response: Some(b"\0\0\0\x10\0\0\0\0\0\0\0\0\0\0\0\0\xff\xff\xff\x89"), ..Fake::OK });
     run(["zookeeper", &not_read_only.to_string()]).says(1, "refused the session: NOTREADONLY (a read-only server opens sessions only with localSessionsEnabled=true)");
+    // A server that keeps the connection open after closeSession's reply is not waited for.
+    let holding = fake(Fake { holds_on: true, ..Fake::OK });
+    run(["zookeeper", "-t", "3s", &holding.to_string()])
+        .within(Duration::from_millis(400))
+        .says(0, "opened and closed");
     let no_session = fake(Fake { session: 0, ..Fake::OK });
     run(["zookeeper", &no_session.to_string()]).says(1, "without a session (session id 0)");
 }
@@ -247,11 +252,18 @@ struct Fake {
     /// The whole answer to the ConnectRequest, instead of a ConnectResponse.
     response: Option<&'static [u8]>,
     srvr: &'static [u8],
+    /// Keeps the connection open after closeSession's reply.
+    holds_on: bool,
 }
 
 impl Fake {
-    const OK: Fake =
-        Fake { session: 0x1234_5678, read_only: false, response: None, srvr: b"Mode: standalone\n" };
+    const OK: Fake = Fake {
+        session: 0x1234_5678,
+        read_only: false,
+        response: None,
+        srvr: b"Mode: standalone\n",
+        holds_on: false,
+    };
 }
 
 /// A server that answers a ConnectRequest and closeSession as ZooKeeper does (as `fake` says),
@@ -298,6 +310,9 @@ fn fake(fake: Fake) -> SocketAddr {
                     reply.extend(7i64.to_be_bytes());
                     reply.extend(0i32.to_be_bytes());
                     let _ = stream.write_all(&reply);
+                    if fake.holds_on {
+                        thread::sleep(Duration::from_secs(3));
+                    }
                 }
             });
         }

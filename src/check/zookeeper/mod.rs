@@ -35,6 +35,10 @@ const PROTOCOL: net::Protocol =
 /// request, and the session ends at its timeout anyway.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
 
+/// How long the server's close of the connection is awaited after closeSession's reply, at
+/// most: ZooKeeper closes at once.
+const SERVER_CLOSE_WAIT: Duration = Duration::from_millis(100);
+
 /// How long srvr is given to tell a server that is not serving from a TLS port, at most.
 const SRVR_PATIENCE: Duration = Duration::from_millis(300);
 
@@ -303,6 +307,8 @@ fn close_session(stream: &mut Stream, deadline: Deadline) {
                 // The server closes the connection after the reply: let it close first, or a
                 // close of ours that it reads before it has closed is logged as a warning
                 // ("Unable to read additional data from client").
+                // A server that keeps the connection open is not waited for long.
+                stream.set_timeout(left.min(CLOSE_WAIT).min(SERVER_CLOSE_WAIT));
                 let _ = std::io::Read::read(stream, &mut [0u8; 64]);
                 return;
             }
