@@ -65,7 +65,7 @@ pub fn top_help() -> String {
     let read = [
         GLOBAL_VARIABLES,
         (
-            "PG*, REDIS_URL, REDISCLI_AUTH, AMQP_URL, MYSQL_PWD, MYSQL_HOST, USER, SSL_CERT_FILE, …",
+            "PG*, REDIS_URL, REDISCLI_AUTH, AMQP_URL, MYSQL_PWD, MYSQL_HOST, NATS_URL, USER, SSL_CERT_FILE, …",
             "read by each check as its reference tool reads them (libpq, redis-cli, the mysql client, \
              OpenSSL): each check's list is in 'probe CHECK --help' and probe-CHECK(1)",
         ),
@@ -189,8 +189,9 @@ mod tests {
 
     use super::*;
 
-    /// A command's manual page: clap_mangen's, with ENVIRONMENT and EXIT STATUS from the blocks
-    /// its help ends with in place of the EXTRA section it would make of them.
+    /// A command's manual page: clap_mangen's, with DETAILS from what its help begins with, and
+    /// ENVIRONMENT and EXIT STATUS from the blocks it ends with in place of the EXTRA section
+    /// clap_mangen would make of them.
     fn page(command: &clap::Command) -> Vec<u8> {
         let help = command.get_after_long_help().map(ToString::to_string).unwrap_or_default();
         let sections = blocks(&help);
@@ -202,6 +203,10 @@ mod tests {
             command.get_name()
         );
         let mut roff = String::new();
+        // clap_mangen leaves out what `--help` prints first: a check's notes on its options.
+        if let Some(details) = command.get_before_long_help() {
+            roff.push_str(&format!(".SH DETAILS\n.PP\n{}\n", escaped(&details.to_string())));
+        }
         for (heading, note, entries) in sections {
             roff.push_str(&format!(".SH \"{}\"\n", heading.to_uppercase()));
             if let Some(note) = note {
@@ -367,6 +372,10 @@ mod tests {
             (&["mysql"], &[]),
             (&["mysql", "mysql://db/?ssl-mode=VERIFY_CA"], &[]),
             (&["mysql", "mysql://u@db"], &[]),
+            (&["nats"], &[]),
+            (&["nats", "tls://db"], &[]),
+            (&["mqtt"], &[]),
+            (&["mqtt", "mqtts://db"], &[]),
         ];
         let mut command = Cli::command();
         command.build();
@@ -407,6 +416,8 @@ mod tests {
             "SSL_CERT_FILE",
             "AMQP_URL",
             "MYSQL_PWD",
+            "NATS_URL",
+            "NATS_CREDS",
         ] {
             assert!(seen.contains(name), "{name} was never asked for: {seen:?}");
         }

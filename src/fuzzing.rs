@@ -160,6 +160,14 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_location", crate::check::http::fuzz::http_location),
     #[cfg(all(feature = "http", any(test, fuzzing)))]
     ("http_answer", crate::check::http::fuzz::http_answer),
+    #[cfg(all(feature = "nats", any(test, fuzzing)))]
+    ("nats_answers", crate::check::nats::fuzz::answers),
+    #[cfg(all(feature = "nats", any(test, fuzzing)))]
+    ("nats_url", crate::check::nats::fuzz::url),
+    #[cfg(all(feature = "mqtt", any(test, fuzzing)))]
+    ("mqtt_packets", crate::check::mqtt::fuzz::packets),
+    #[cfg(all(feature = "mqtt", any(test, fuzzing)))]
+    ("mqtt_url", crate::check::mqtt::fuzz::url),
     #[cfg(all(feature = "zookeeper", any(test, fuzzing)))]
     ("zookeeper_answers", crate::check::zookeeper::fuzz::answers),
     #[cfg(all(feature = "zookeeper", any(test, fuzzing)))]

@@ -119,6 +119,11 @@ impl<'a> Uri<'a> {
         &self.text[self.path.clone()]
     }
 
+    /// The path's span, leading `/` included.
+    pub fn path_span(&self) -> Span {
+        self.path.clone()
+    }
+
     pub fn query(&self) -> Option<&'a str> {
         self.query.clone().map(|span| &self.text[span])
     }

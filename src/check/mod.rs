@@ -76,6 +76,10 @@ checks! {
     "amqp" => Amqp(amqp),
     /// Healthy when MySQL or MariaDB accepts a login (and the query runs).
     "mysql" => Mysql(mysql),
+    /// Healthy when a NATS server accepts CONNECT and answers PING with PONG.
+    "nats" => Nats(nats),
+    /// Healthy when an MQTT broker answers CONNECT with CONNACK 0 (and --topic gets a message).
+    "mqtt" => Mqtt(mqtt),
     /// Healthy when ZooKeeper opens a session (then closed); a connect string when any host does.
     "zookeeper" => Zookeeper(zookeeper),
     /// Healthy when memcached answers version (after a SASL PLAIN login, given a user).

@@ -8,8 +8,8 @@ use std::{
 };
 
 use crate::support::{
-    Run,
     http::{respond, serve},
+    in_every_output_mode,
     mariadb::Mariadb,
     postgres::{APP_PASSWORD, APP_USER, Postgres},
     probe, rabbitmq,
@@ -78,22 +78,14 @@ fn audit(args: &[String], env: &[(&str, &str)]) {
 
 /// Runs one case in every output form; what showed the secret, one line each.
 fn leaks(args: &[String], env: &[(&str, &str)]) -> Vec<String> {
-    let mut leaks = Vec::new();
-    for extra in
-        [&[][..], &["-v"], &["--json"], &["-v", "--json"], &["--wait", "300ms", "--interval", "100ms"]]
-    {
-        let mut command = probe().args(extra).args(args);
-        for (key, value) in env {
-            command = command.env(key, value);
-        }
-        let result: Run = command.run();
-        assert!(matches!(result.code, 0..=3), "{result}");
-        if result.stdout.contains(SECRET) || result.stderr.contains(SECRET) {
+    in_every_output_mode(args, env)
+        .into_iter()
+        .filter(|(_, result)| result.stdout.contains(SECRET) || result.stderr.contains(SECRET))
+        .map(|(mode, result)| {
             let shown = format!("{}{}", result.stdout, result.stderr).replace('\n', " | ");
-            leaks.push(format!("{extra:?} {args:?}: {shown}"));
-        }
-    }
-    leaks
+            format!("{mode:?} {args:?}: {shown}")
+        })
+        .collect()
 }
 
 #[test]
@@ -271,8 +263,15 @@ fn no_password_in_any_url_form() {
     // Every check's URLs: `user:password` with its '@' or host missing reads as `host:port`, or
     // an unencoded '/' puts part of the password where the port is read; neither is quoted.
     // With an '@' in the user as well, the authority ends inside the password.
-    for (check, scheme) in [("postgres", "postgres"), ("mysql", "mysql"), ("grpc", "grpc"), ("amqp", "amqp")]
-    {
+    for (check, scheme) in [
+        ("postgres", "postgres"),
+        ("mysql", "mysql"),
+        ("grpc", "grpc"),
+        ("amqp", "amqp"),
+        ("nats", "nats"),
+        ("mqtt", "mqtt"),
+        ("memcached", "memcached"),
+    ] {
         for url in [
             format!("{scheme}://app:{SECRET}"),
             format!("{scheme}://app:{SECRET}/x@db:1/x"),
@@ -327,6 +326,14 @@ fn every_check_hides_every_secret_form() {
             ("redis", vec![format!("redis://:x/{SECRET}@{host}/0")]),
             ("amqp", vec![format!("amqp://guest:x@{SECRET}@{host}/")]),
             ("amqp", vec![format!("amqp://guest:x?{SECRET}@{host}/")]),
+            ("nats", vec![format!("nats://app:x@{SECRET}@{host}")]),
+            ("nats", vec![format!("nats://{SECRET}@{host}")]),
+            ("nats", vec![format!("nats://{SECRET}@127.0.0.1:1, tls://app:{SECRET}@{host}")]),
+            ("mqtt", vec![format!("mqtt://app:x@{SECRET}@{host}")]),
+            ("mqtt", vec![format!("mqtt://app:x/{SECRET}@{host}")]),
+            ("mqtt", vec![format!("ssl://app:{SECRET}@{host}/topic")]),
+            ("memcached", vec![format!("memcached://app:x@{SECRET}@{host}")]),
+            ("memcached", vec![format!("memcached://app:x/{SECRET}@{host}")]),
             ("grpc", vec![format!("grpc://u:{SECRET}@{host}")]),
             ("grpc", vec![format!("grpc://u:x/{SECRET}@{host}")]),
             ("http", vec![format!("http://u:x@{SECRET}@{host}/")]),

@@ -37,7 +37,7 @@ pub fn parse(text: &str) -> Result<Parsed, Refused> {
         let why = match token {
             Token::Pair { key, decoded, .. } if is_keyword(&text[key.clone()]) => {
                 pairs.push((text[key.clone()].to_owned(), decoded.clone()));
-                after_secret = is_secret(&text[key.clone()]);
+                after_secret = is_secret(&text[key.clone()]) || is_secret(decoded);
                 continue;
             }
             Token::Pair { key, .. } => {
@@ -133,6 +133,14 @@ fn is_plain_name(word: &str) -> bool {
     word.len() <= 40 && word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// True for a value holding a word such as `password=…` or `token:…`: a secret's key and value
+/// that a slip (an empty value before it, a comma for a space) made part of another value.
+pub(super) fn assigns_a_secret(value: &str) -> bool {
+    value
+        .split(|c: char| c.is_whitespace() || matches!(c, '&' | '?' | ',' | ';'))
+        .any(|word| word.split_once(['=', ':']).is_some_and(|(key, _)| is_secret(key)))
+}
+
 /// The spans to mask: a secret key's value (and the `=`-less words right after it, the rest of
 /// a value an unquoted space cut off), a value without its closing quote, and any word or
 /// unknown key that is no plain name (`password:hunter2`).
@@ -142,20 +150,28 @@ fn secrets(text: &str, tokens: &[Token]) -> Vec<Span> {
     let mut run_on = false;
     for token in tokens {
         match token {
-            Token::Pair { key, value, .. } => {
+            Token::Pair { key, value, decoded } => {
                 let key_text = &text[key.clone()];
                 if !is_keyword(key_text) && !plain(key) {
                     spans.push(key.clone());
                 }
-                run_on = is_secret(key_text);
                 // A key probe does not know may be a misspelt secret's (`pasword=`), and its
-                // value may hold one (`x=a?password=b`, found by fuzzing): never shown.
-                if run_on || !is_keyword(key_text) {
+                // value may hold one (`x=a?password=b`, found by fuzzing): never shown. Nor is
+                // a value that reads as a secret's assignment: libpq takes `password=hunter2` as
+                // the application name in `application_name= password=hunter2`.
+                if is_secret(key_text) || !is_keyword(key_text) || assigns_a_secret(decoded) {
                     spans.push(value.clone());
                 }
+                run_on = is_secret(key_text) || is_secret(decoded);
             }
-            Token::Bare(word) if run_on || !plain(word) => spans.push(word.clone()),
-            Token::Bare(word) => run_on = is_secret(&text[word.clone()]),
+            Token::Bare(word) => {
+                if run_on || !plain(word) {
+                    spans.push(word.clone());
+                }
+                // `(password hunter2`: the word after one naming a secret is masked, whatever
+                // else the first word holds.
+                run_on = run_on || is_secret(&text[word.clone()]);
+            }
             Token::Unterminated { value, .. } => spans.push(value.clone()),
         }
     }

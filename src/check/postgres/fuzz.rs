@@ -3,6 +3,7 @@
 //! secret of a URL or conninfo, in any form libpq reads or refuses, reaches a label or message.
 
 use super::{
+    conninfo::assigns_a_secret,
     parse::{Parsed, is_secret, parse},
     ping::{Answer, first_answer, verdict},
     settings::settings,
@@ -67,7 +68,7 @@ pub fn conninfo_hides_secrets(data: &[u8]) {
         // masked with its quotes (`password=''`).
         let expected = pairs.iter().zip(&again.pairs).map(|((key, value), (_, shown))| {
             let masked = if value.is_empty() && shown.is_empty() { "" } else { "***" };
-            (key.clone(), if is_secret(key) { masked.to_owned() } else { value.clone() })
+            (key.clone(), if is_secret(key) || assigns_a_secret(value) { masked.to_owned() } else { value.clone() })
         });
         assert_eq!(again.pairs, expected.collect::<Vec<_>>(), "{text:?} shown as {label:?}");
         assert_eq!(again.pairs.len(), pairs.len(), "{text:?} shown as {label:?}");
@@ -134,6 +135,12 @@ mod tests {
             "postgres://app:p@ssZq7Wk3Xp@db/app",
             "postgres://app:Zq7W?k3Xp@db/app?sslmode=require",
             "host=db password=Zq7W://k3Xp application_name=a://b",
+            "host=db application_name= password=Zq7Wk3Xp",
+            "host=db application_name= password Zq7Wk3Xp",
+            "host=db (password Zq7Wk3Xp",
+            "postgresql://app@h1:1,h2:2/app password=Zq7Wk3Xp&x=y",
+            "postgres://db/app,password=Zq7Wk3Xp?application_name=a,token:Qa9Wk3Xp",
+            "host=db application_name='password:Zq7Wk3Xp' x=1",
         ] {
             conninfo_hides_secrets(text.as_bytes());
             assert!(!shown(text).contains("Zq7W"), "{text}: {}", shown(text));

@@ -10,7 +10,10 @@
 //! `?` or `#` in the user name, a `#` after the host, and a port that is not digits. A refusal
 //! names the URL by its scheme only and quotes no part of it but a parameter's plain name.
 
-use super::parse::{Parsed, is_keyword, is_secret};
+use super::{
+    conninfo::assigns_a_secret,
+    parse::{Parsed, is_keyword, is_secret},
+};
 use crate::{
     secret::printable_name,
     uri::{self, Span, Uri, Userinfo},
@@ -32,11 +35,17 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
         pairs.push(("password".to_owned(), decode("password", password)?));
     }
     pairs.extend(hosts(uri.hosts())?);
+    let mut query = query(&uri)?;
     let dbname = uri.path().strip_prefix('/').unwrap_or_default();
     if !dbname.is_empty() {
-        pairs.push(("dbname".to_owned(), decode("database name", dbname)?));
+        let dbname = decode("database name", dbname)?;
+        // `postgres://db/app password=hunter2`, a conninfo pasted after a URL: libpq reads the
+        // rest into the database name, and the label must not show it.
+        if assigns_a_secret(&dbname) {
+            query.secrets.push(uri.path_span());
+        }
+        pairs.push(("dbname".to_owned(), dbname));
     }
-    let query = query(&uri)?;
     pairs.extend(query.pairs);
     Ok(Parsed { pairs, label: uri.label(query.secrets) })
 }
@@ -126,6 +135,9 @@ fn query(uri: &Uri<'_>) -> Result<Query, String> {
         };
         if !is_keyword(&key) {
             return Err(format!("invalid URI query parameter: \"{}\"", printable_name(&key)));
+        }
+        if assigns_a_secret(&value) {
+            secrets.push(param.value_span.clone());
         }
         pairs.push((key, value));
     }

@@ -2,6 +2,7 @@
 //! and a target that carries a password is refused without echoing it.
 
 use super::*;
+use crate::support::OUTPUT_MODES;
 
 #[test]
 fn metadata_reaches_the_server_and_is_never_shown() {
@@ -69,7 +70,7 @@ fn secrets_never_show_in_any_output_form() {
     const SECRET: &str = "Grpc-Secret-41d9";
     let server =
         Grpc::start(&Options { statuses: &[("", "SERVING")], token: Some(TOKEN), ..Options::default() });
-    let modes: [&[&str]; 4] = [&[], &["-v"], &["--json"], &["--wait", "300ms", "--interval", "100ms"]];
+    let modes = OUTPUT_MODES;
     let targets = [
         format!("grpcs://app:{SECRET}@127.0.0.1:{}", server.port),
         format!("grpc://app:{SECRET}/x@127.0.0.1:{}", server.port),

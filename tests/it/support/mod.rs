@@ -8,6 +8,8 @@ pub mod grpc;
 pub mod http;
 pub mod mariadb;
 pub mod memcached;
+pub mod mosquitto;
+pub mod nats;
 pub mod postgres;
 pub mod process;
 pub mod rabbitmq;
@@ -21,7 +23,7 @@ use std::{
 };
 
 /// Says what to run when a server binary the tests need is missing.
-pub const INSTALL_HINT: &str = "run scripts/test, which installs postgresql, redis-server, rabbitmq-server and mariadb-server with apt-get";
+pub const INSTALL_HINT: &str = "run scripts/test, which installs postgresql, redis-server, rabbitmq-server, mariadb-server, nats-server and mosquitto with apt-get";
 
 /// What the tests allow beyond a deadline: process start and exit on a busy two-core machine.
 pub const MARGIN: Duration = Duration::from_millis(150);
@@ -132,6 +134,30 @@ impl Probe {
         let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
         Run { code, stdout, stderr, elapsed }
     }
+}
+
+/// The output forms no secret may reach: text, `-v`, `--json`, both, and `--wait`'s lines.
+pub const OUTPUT_MODES: [&[&str]; 5] =
+    [&[], &["-v"], &["--json"], &["-v", "--json"], &["--wait", "300ms", "--interval", "100ms"]];
+
+/// Runs `probe MODE… ARGS…` with `env` once in each of `OUTPUT_MODES`; every run must end
+/// with a verdict (0–3), never a crash.
+pub fn in_every_output_mode<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    env: &[(&str, &str)],
+) -> Vec<(&'static [&'static str], Run)> {
+    OUTPUT_MODES
+        .iter()
+        .map(|mode| {
+            let mut command = probe().args(*mode).args(args);
+            for (key, value) in env {
+                command = command.env(key, value);
+            }
+            let result = command.run();
+            assert!(matches!(result.code, 0..=3), "{result}");
+            (*mode, result)
+        })
+        .collect()
 }
 
 /// Shorthand for `probe().args(args).run()`.
