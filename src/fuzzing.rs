@@ -168,6 +168,14 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mqtt_packets", crate::check::mqtt::fuzz::packets),
     #[cfg(all(feature = "mqtt", any(test, fuzzing)))]
     ("mqtt_url", crate::check::mqtt::fuzz::url),
+    #[cfg(all(feature = "zookeeper", any(test, fuzzing)))]
+    ("zookeeper_answers", crate::check::zookeeper::fuzz::answers),
+    #[cfg(all(feature = "zookeeper", any(test, fuzzing)))]
+    ("zookeeper_target", crate::check::zookeeper::fuzz::target),
+    #[cfg(all(feature = "memcached", any(test, fuzzing)))]
+    ("memcached_answers", crate::check::memcached::fuzz::answers),
+    #[cfg(all(feature = "memcached", any(test, fuzzing)))]
+    ("memcached_target", crate::check::memcached::fuzz::target),
 ];
 
 #[cfg(test)]

@@ -80,4 +80,8 @@ checks! {
     "nats" => Nats(nats),
     /// Healthy when an MQTT broker answers CONNECT with CONNACK 0 (and --topic gets a message).
     "mqtt" => Mqtt(mqtt),
+    /// Healthy when ZooKeeper opens a session (then closed); a connect string when any host does.
+    "zookeeper" => Zookeeper(zookeeper),
+    /// Healthy when memcached answers version (after a SASL PLAIN login, given a user).
+    "memcached" => Memcached(memcached),
 }

@@ -12,7 +12,9 @@ use crate::support::{probe, run, sockets};
 fn help_and_version_succeed() {
     let help = run(["--help"]);
     help.code(0);
-    for check in ["tcp", "http", "postgres", "redis", "amqp", "mysql", "nats", "mqtt"] {
+    for check in
+        ["tcp", "http", "postgres", "redis", "amqp", "mysql", "nats", "mqtt", "zookeeper", "memcached"]
+    {
         assert!(help.stdout.contains(check), "{help}");
         let check_help = run([check, "--help"]);
         check_help.code(0);
@@ -35,6 +37,8 @@ fn every_help_names_the_environment_it_reads_and_the_exit_statuses() {
         (&["mysql", "--help"], &["MYSQL_PWD", "MYSQL_HOST", "MYSQL_UNIX_PORT", "USER", "SSL_CERT_FILE"]),
         (&["nats", "--help"], &["NATS_URL", "NATS_CREDS", "NATS_NKEY", "SSL_CERT_FILE"]),
         (&["mqtt", "--help"], &["SSL_CERT_FILE"]),
+        (&["zookeeper", "--help"], &["SSL_CERT_FILE"]),
+        (&["memcached", "--help"], &[]),
         (&["file", "--help"], &[]),
         (&["process", "--help"], &[]),
         (&["install", "--help"], &["PROBE_QUIET"]),
@@ -136,7 +140,9 @@ fn completions_for_bash_zsh_and_fish() {
             "{shell}: {}",
             &result.stdout[..200.min(result.stdout.len())]
         );
-        for check in ["tcp", "http", "postgres", "redis", "amqp", "mysql", "nats", "mqtt"] {
+        for check in
+            ["tcp", "http", "postgres", "redis", "amqp", "mysql", "nats", "mqtt", "zookeeper", "memcached"]
+        {
             assert!(result.stdout.contains(check), "{shell} completes {check}");
         }
     }
@@ -154,6 +160,7 @@ fn an_empty_password_file_is_a_usage_error_for_every_check_that_takes_one() {
         ("redis", "redis://127.0.0.1:1"),
         ("nats", "nats://app@127.0.0.1:1"),
         ("mqtt", "mqtt://app@127.0.0.1:1"),
+        ("memcached", "memcached://app@127.0.0.1:1"),
     ] {
         run([check, "--password-file", file, target]).says(3, &format!("--password-file {file} is empty"));
     }

@@ -270,6 +270,7 @@ fn no_password_in_any_url_form() {
         ("amqp", "amqp"),
         ("nats", "nats"),
         ("mqtt", "mqtt"),
+        ("memcached", "memcached"),
     ] {
         for url in [
             format!("{scheme}://app:{SECRET}"),
@@ -331,6 +332,8 @@ fn every_check_hides_every_secret_form() {
             ("mqtt", vec![format!("mqtt://app:x@{SECRET}@{host}")]),
             ("mqtt", vec![format!("mqtt://app:x/{SECRET}@{host}")]),
             ("mqtt", vec![format!("ssl://app:{SECRET}@{host}/topic")]),
+            ("memcached", vec![format!("memcached://app:x@{SECRET}@{host}")]),
+            ("memcached", vec![format!("memcached://app:x/{SECRET}@{host}")]),
             ("grpc", vec![format!("grpc://u:{SECRET}@{host}")]),
             ("grpc", vec![format!("grpc://u:x/{SECRET}@{host}")]),
             ("http", vec![format!("http://u:x@{SECRET}@{host}/")]),

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod grpc;
 pub mod http;
 pub mod mariadb;
+pub mod memcached;
 pub mod mosquitto;
 pub mod nats;
 pub mod postgres;
@@ -14,6 +15,7 @@ pub mod process;
 pub mod rabbitmq;
 pub mod redis;
 pub mod sockets;
+pub mod zookeeper;
 
 use std::{
     process::{Command, Stdio},
