@@ -16,6 +16,7 @@ mod mysql;
 mod postgres;
 mod process;
 mod redis;
+mod smoke;
 mod support;
 mod tcp;
 mod tls;
