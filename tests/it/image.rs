@@ -23,12 +23,18 @@ fn is_root() -> bool {
 /// `probe args…` inside `root` as its whole filesystem: `chroot` as root, else in a user
 /// namespace where we are root.
 fn in_root(root: &Path, args: &[&str]) -> std::process::Output {
+    run_in_root(root, &["/probe"], args)
+}
+
+/// `program args…` (a path inside `root`, with the arguments it takes before probe's own) with
+/// `root` as the whole filesystem.
+pub(crate) fn run_in_root(root: &Path, program: &[&str], args: &[&str]) -> std::process::Output {
     let mut command = if is_root() { Command::new("chroot") } else { Command::new("unshare") };
     if !is_root() {
         command.args(["--user", "--map-root-user", "chroot"]);
     }
     command.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-    crate::support::output_of_copied(command.arg(root).arg("/probe").args(args))
+    crate::support::output_of_copied(command.arg(root).args(program).args(args))
 }
 
 #[test]

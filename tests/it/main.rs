@@ -19,6 +19,7 @@ mod nats;
 mod postgres;
 mod process;
 mod redis;
+mod smoke;
 mod support;
 mod tcp;
 mod tls;

@@ -14,7 +14,7 @@ use std::{
 use crate::support::{probe, run};
 
 /// A name no other test uses: `prefix` and eight hex digits.
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}{:08x}", random() as u32)
 }
 
@@ -25,20 +25,20 @@ fn random() -> u64 {
 }
 
 /// `sleep`, copied under another name, so its comm and argv[0] are that name.
-struct Named {
+pub(crate) struct Named {
     _dir: tempfile::TempDir,
     path: PathBuf,
 }
 
 impl Named {
-    fn new(name: &str) -> Named {
+    pub(crate) fn new(name: &str) -> Named {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         fs::copy("/bin/sleep", &path).expect("copy /bin/sleep");
         Named { _dir: dir, path }
     }
 
-    fn spawn(&self, args: &[&str]) -> Running {
+    pub(crate) fn spawn(&self, args: &[&str]) -> Running {
         let child = Command::new(&self.path).args(args).stdout(Stdio::null()).spawn().expect("spawn");
         let running = Running(child);
         running.wait_for_exec();
@@ -47,7 +47,7 @@ impl Named {
 }
 
 /// A child process, killed and reaped when dropped.
-struct Running(Child);
+pub(crate) struct Running(Child);
 
 impl Running {
     fn pid(&self) -> u32 {

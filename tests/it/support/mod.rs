@@ -100,7 +100,12 @@ impl std::fmt::Display for Run {
 /// The probe binary with an empty environment (PATH aside), so nothing from the machine running
 /// the tests (PGHOST, REDIS_URL, http_proxy, PROBE_*) leaks into a case.
 pub fn probe() -> Probe {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_probe"));
+    probe_as(Command::new(env!("CARGO_BIN_EXE_probe")))
+}
+
+/// `probe()` for a command that runs another build of probe (tests/it/smoke.rs: a release
+/// binary, perhaps under qemu): the same scrubbed environment.
+pub fn probe_as(mut command: Command) -> Probe {
     command.env_clear().env("PATH", "/usr/bin:/bin").stdin(Stdio::null());
     Probe { command }
 }
