@@ -15,11 +15,15 @@ use crate::{
         grpc::{Grpc, Options},
         http::{respond, serve, serve_tls},
         mariadb::{self, Mariadb},
+        memcached::Memcached,
+        mosquitto::Mosquitto,
+        nats::Nats,
         postgres::{self, Postgres},
         probe_as,
         rabbitmq::node,
         redis::Redis,
         sockets,
+        zookeeper::{self, Setup},
     },
 };
 
@@ -136,6 +140,50 @@ fn mysql_logs_in_and_a_wrong_password_is_unhealthy() {
     smoke(["mysql", &wrong])
         .hides("not-the-Secret")
         .says(1, "1045 (28000) Access denied for user 'app'@'localhost'");
+}
+
+#[test]
+fn nats_pongs_to_an_nkey_user_and_a_wrong_password_is_unhealthy() {
+    // The NKEY login signs the server's nonce with Ed25519: ring's code for this architecture.
+    const SEED: &str = "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY";
+    const PUBLIC: &str = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+    let nats = Nats::start(&format!(
+        "authorization {{ users = [ {{user: app, password: \"smoke-Secret-2\"}}, {{nkey: {PUBLIC}}} ] }}"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("user.nk");
+    fs::write(&seed, SEED).unwrap();
+    smoke(["nats", "--nkey", seed.to_str().unwrap(), &nats.url()]).says(0, ": ok: PONG from ");
+    smoke(["nats", &format!("nats://app:not-the-Secret@127.0.0.1:{}", nats.port())])
+        .hides("not-the-Secret")
+        .says(1, ": unhealthy: Authorization Violation");
+}
+
+#[test]
+fn mqtt_is_accepted_and_a_wrong_password_is_not_authorized() {
+    let broker = Mosquitto::start("allow_anonymous false", &[("app", "smoke-Secret-3")], None);
+    let port = broker.port();
+    smoke(["mqtt", &format!("mqtt://app:smoke-Secret-3@127.0.0.1:{port}")])
+        .hides("smoke-Secret-3")
+        .says(0, "CONNACK 0 (accepted), MQTT 3.1.1");
+    smoke(["mqtt", &format!("mqtt://app:wrong@127.0.0.1:{port}")])
+        .says(1, ": unhealthy: CONNACK 5 (not authorized)");
+}
+
+#[test]
+fn zookeeper_opens_a_session_and_a_member_without_quorum_is_unhealthy() {
+    smoke(["zookeeper", &zookeeper::shared(Setup::Standalone).target()]).says(0, ": ok: session 0x");
+    smoke(["zookeeper", &zookeeper::shared(Setup::AloneInEnsemble).target()])
+        .says(1, ": unhealthy: the server closed the connection instead of opening a session");
+}
+
+#[test]
+fn memcached_answers_version_and_an_unknown_login_is_unhealthy() {
+    let server = Memcached::start();
+    let target = server.target();
+    smoke(["memcached", &target]).says(0, ": ok: VERSION 1.");
+    smoke(["memcached", &format!("memcached://app:pw@{target}")])
+        .says(1, ": unhealthy: the server does not take SASL logins");
 }
 
 /// The binary alone (with its emulator, itself static) in an empty root: no libraries, no
