@@ -107,7 +107,11 @@ fn written_secrets(text: &str) -> Vec<String> {
     for (index, word) in words.iter().enumerate() {
         let value = match word.split_once(['=', ':']) {
             Some((key, value)) if is_secret(key) => value,
-            None if is_secret(word) => words.get(index + 1).copied().unwrap_or_default(),
+            // `token hunter2`: the next word is its value, unless an `=` makes it a key
+            // (`tokendb port = 5433`).
+            None if is_secret(word) && !words.get(index + 2).is_some_and(|after| after.starts_with('=')) => {
+                words.get(index + 1).copied().unwrap_or_default()
+            }
             _ => continue,
         };
         let value = value.trim_matches('\'');
