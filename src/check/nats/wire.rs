@@ -57,6 +57,11 @@ impl Lines {
     pub fn next_line(&mut self, reader: &mut impl Read) -> Result<Vec<u8>, Failure> {
         let mut searched = 0;
         loop {
+            // Before any line is cut: a TLS record holding a newline byte is TLS all the same,
+            // however the reads split it.
+            if crate::net::is_tls_record(&self.buffer) {
+                return Err(Failure::SpeaksTls);
+            }
             if let Some(at) = self.buffer[searched..].iter().position(|&b| b == b'\n') {
                 let end = searched + at;
                 let mut line: Vec<u8> = self.buffer.drain(..=end).collect();
@@ -70,18 +75,12 @@ impl Lines {
             if self.buffer.len() >= LONGEST_LINE {
                 return Err(Failure::NotNats(format!("a line longer than {} KiB", LONGEST_LINE / 1024)));
             }
-            if crate::net::is_tls_record(&self.buffer) {
-                return Err(Failure::SpeaksTls);
-            }
             let mut chunk = [0u8; 4096];
             let want = chunk.len().min(LONGEST_LINE - self.buffer.len());
             match reader.read(&mut chunk[..want]) {
                 Ok(0) if self.buffer.is_empty() => return Err(Failure::Closed),
                 Ok(0) => {
-                    return Err(match crate::net::is_tls_record(&self.buffer) {
-                        true => Failure::SpeaksTls,
-                        false => Failure::NotNats("an unfinished line, then the connection closed".to_owned()),
-                    });
+                    return Err(Failure::NotNats("an unfinished line, then the connection closed".to_owned()));
                 }
                 Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
