@@ -56,6 +56,22 @@ pub(crate) type ReadPassword<'a> = dyn Fn(&str) -> Option<String> + 'a;
 /// What is shown of a text: its label, or the message that refuses it.
 pub(crate) type Show<'a> = dyn Fn(&str) -> String + 'a;
 
+/// A reader that hands out at most `step` bytes a call: a server's answer split as the network
+/// may split it, for the checks that what is read does not depend on the split.
+pub(crate) struct Trickle<'a> {
+    pub data: &'a [u8],
+    pub step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
 /// An environment with no variables, run by a user named `fuzz`.
 pub(crate) struct NoEnv;
 

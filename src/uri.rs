@@ -170,6 +170,21 @@ impl<'a> Uri<'a> {
         secrets
     }
 
+    /// The socket's path of a `unix://` URL, which names no host (`localhost` at most);
+    /// `example` is a typical path for the words that say how to write one.
+    pub fn unix_socket_path(&self, example: &str) -> Result<std::path::PathBuf, String> {
+        if !(self.hosts().is_empty() || self.hosts().eq_ignore_ascii_case("localhost")) {
+            return Err(format!(
+                "a unix URL names no host; write the socket's path after three slashes, as in unix://{example}"
+            ));
+        }
+        let path = decode(self.path()).map_err(|why| format!("the socket's path {why}"))?;
+        if path.is_empty() || path == "/" {
+            return Err(format!("the socket's path is missing; write it as unix://{example}"));
+        }
+        Ok(path.into_owned().into())
+    }
+
     /// The text as it may be printed: every span of [`Self::secrets`] and of `more` masked,
     /// control characters escaped.
     pub fn label(&self, more: impl IntoIterator<Item = Span>) -> String {
@@ -286,6 +301,15 @@ pub fn decode(text: &str) -> Result<Cow<'_, str>, DecodeError> {
     }
     let bytes = decode_bytes(text)?;
     String::from_utf8(bytes).map(Cow::Owned).map_err(|_| DecodeError::NotUtf8)
+}
+
+/// A user name or password as written, decoded; empty is none. The error names it by `what`
+/// and never quotes it.
+pub fn decode_credential(raw: &str, what: &str) -> Result<Option<String>, String> {
+    match raw {
+        "" => Ok(None),
+        raw => decode(raw).map(|text| Some(text.into_owned())).map_err(|why| format!("the {what} {why}")),
+    }
 }
 
 /// `text` with its `%XX` escapes decoded, as bytes (a password need not be UTF-8).

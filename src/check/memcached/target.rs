@@ -56,7 +56,7 @@ impl MemcachedTarget {
             return Err(format!("a memcached target takes no '?' or '#' part; {USAGE}"));
         }
         let address = match unix {
-            true => Address::Unix(socket_path(&uri)?),
+            true => Address::Unix(uri.unix_socket_path("/run/memcached/memcached.sock")?),
             false => {
                 if !matches!(uri.path(), "" | "/") {
                     return Err(format!("a memcached URL has no path; {USAGE}"));
@@ -67,36 +67,14 @@ impl MemcachedTarget {
                 Address::Tcp(host_port(uri.hosts())?)
             }
         };
-        let username = decoded(uri.user(), "user name")?;
-        let password = decoded(uri.password(), "password")?;
+        let username = uri::decode_credential(uri.user().unwrap_or_default(), "user name")?;
+        let password = uri::decode_credential(uri.password().unwrap_or_default(), "password")?;
         if password.is_some() && username.is_none() {
             return Err("a password needs a user name: SASL PLAIN logs in as one (memcached://user:password@host)"
                 .to_owned());
         }
         Ok(MemcachedTarget { address, username, password: password.map(Secret::new), label: uri.label([]) })
     }
-}
-
-/// A user name or password, decoded; empty is none.
-fn decoded(raw: Option<&str>, what: &str) -> Result<Option<String>, String> {
-    match raw {
-        None | Some("") => Ok(None),
-        Some(raw) => uri::decode(raw).map(|text| Some(text.into_owned())).map_err(|why| format!("the {what} {why}")),
-    }
-}
-
-/// The socket's path of a `unix://` URL, which names no host (`localhost` at most).
-fn socket_path(uri: &Uri<'_>) -> Result<PathBuf, String> {
-    if !(uri.hosts().is_empty() || uri.hosts().eq_ignore_ascii_case("localhost")) {
-        return Err("a unix URL names no host; write the socket's path after three slashes, as in \
-                    unix:///run/memcached/memcached.sock"
-            .to_owned());
-    }
-    let path = uri::decode(uri.path()).map_err(|why| format!("the socket's path {why}"))?;
-    if path.is_empty() || path == "/" {
-        return Err("the socket's path is missing; write it as unix:///run/memcached/memcached.sock".to_owned());
-    }
-    Ok(PathBuf::from(path.into_owned()))
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`; the port is 11211 when none is written.

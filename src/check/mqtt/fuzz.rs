@@ -2,27 +2,11 @@
 //! the bytes arrive in, each parsed without panic; no password of an MQTT URL in any label or
 //! message.
 
-use std::io::Read;
-
 use super::{url, wire};
 use crate::{
-    fuzzing::{LONGEST_INPUT, ReadPassword, Show, assert_hidden, command_line, text},
+    fuzzing::{LONGEST_INPUT, ReadPassword, Show, Trickle, assert_hidden, command_line, text},
     uri,
 };
-
-struct Trickle<'a> {
-    data: &'a [u8],
-    step: usize,
-}
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.step.min(buf.len()).min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
 
 fn read_all(data: &[u8], step: usize) -> Vec<String> {
     let mut reader = Trickle { data, step };

@@ -2,31 +2,14 @@
 //! whatever sizes the bytes arrive in, every reading described on one line; no password or token
 //! of a NATS URL (or list of them) in any label or message.
 
-use std::io::Read;
-
 use super::{
     url,
     wire::{Failure, Line, Lines},
 };
 use crate::{
-    fuzzing::{LONGEST_INPUT, ReadPassword, Show, assert_hidden, command_line, text},
+    fuzzing::{LONGEST_INPUT, ReadPassword, Show, Trickle, assert_hidden, command_line, text},
     uri,
 };
-
-/// A reader that hands out at most `step` bytes a call.
-struct Trickle<'a> {
-    data: &'a [u8],
-    step: usize,
-}
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.step.min(buf.len()).min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
 
 fn read_all(data: &[u8], step: usize) -> Vec<String> {
     let mut reader = Trickle { data, step };

@@ -88,10 +88,10 @@ fn server(uri: &Uri<'_>, user_only: bool) -> Result<(Server, bool), String> {
         return Err(format!("a NATS URL has nothing after the host; {USAGE}"));
     }
     let host = host_port(uri.hosts())?;
-    let user = decoded(uri.user().unwrap_or_default(), "user name")?;
+    let user = uri::decode_credential(uri.user().unwrap_or_default(), "user name")?;
     let (login, lone_token) = match (user, uri.password()) {
         (user, Some(password)) => {
-            let password = decoded(password, "password")?;
+            let password = uri::decode_credential(password, "password")?;
             match user {
                 // `:password@` is how some write a token with the nats CLI's URLs.
                 None => (password.map(|token| Login::Token(Secret::new(token))).unwrap_or(Login::None), false),
@@ -103,13 +103,6 @@ fn server(uri: &Uri<'_>, user_only: bool) -> Result<(Server, bool), String> {
         (None, None) => (Login::None, false),
     };
     Ok((Server { host, tls, login }, lone_token))
-}
-
-fn decoded(raw: &str, what: &str) -> Result<Option<String>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    uri::decode(raw).map(|text| Some(text.into_owned())).map_err(|why| format!("the {what} {why}"))
 }
 
 /// The host and port; nothing at all is 127.0.0.1, as nats.go's default.

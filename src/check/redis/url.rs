@@ -92,7 +92,7 @@ impl RedisUrl {
         // The host first: a password cut short by an unencoded '?' leaves its start as the port,
         // which is refused before the query (its rest) could be named.
         let mut address = match unix {
-            true => Address::Unix(socket_path(&uri)?),
+            true => Address::Unix(uri.unix_socket_path("/run/redis/redis.sock")?),
             false => Address::Tcp { host: host_port(uri.hosts())?, tls: None },
         };
         let query = Query::parse(&uri.params(), tls)?;
@@ -151,36 +151,14 @@ impl Credentials {
         let lone_password = password.is_none() && !user.is_empty() && !query_has_password;
         Ok(match (password, lone_password) {
             (Some(password), _) => Credentials {
-                username: non_empty(user, "user name")?,
-                password: non_empty(password, "password")?,
+                username: uri::decode_credential(user, "user name")?,
+                password: uri::decode_credential(password, "password")?,
                 lone_password,
             },
-            (None, true) => Credentials { username: None, password: non_empty(user, "password")?, lone_password },
-            (None, false) => Credentials { username: non_empty(user, "user name")?, password: None, lone_password },
+            (None, true) => Credentials { username: None, password: uri::decode_credential(user, "password")?, lone_password },
+            (None, false) => Credentials { username: uri::decode_credential(user, "user name")?, password: None, lone_password },
         })
     }
-}
-
-/// A user name or password from the URL, decoded; empty is none, as both references read it.
-fn non_empty(raw: &str, what: &str) -> Result<Option<String>, String> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    uri::decode(raw).map(|text| Some(text.into_owned())).map_err(|why| format!("the {what} {why}"))
-}
-
-/// The socket's path of a `unix://` URL, which names no host (`localhost` at most).
-fn socket_path(uri: &Uri<'_>) -> Result<PathBuf, String> {
-    if !(uri.hosts().is_empty() || uri.hosts().eq_ignore_ascii_case("localhost")) {
-        return Err("a unix URL names no host; write the socket's path after three slashes, as in \
-                    unix:///run/redis/redis.sock"
-            .to_owned());
-    }
-    let path = uri::decode(uri.path()).map_err(|why| format!("the socket's path {why}"))?;
-    if path.is_empty() || path == "/" {
-        return Err("the socket's path is missing; write it as unix:///run/redis/redis.sock".to_owned());
-    }
-    Ok(PathBuf::from(path.into_owned()))
 }
 
 /// The host and port; nothing at all is 127.0.0.1:6379, as in redis-cli.
