@@ -39,7 +39,19 @@ impl Named {
     }
 
     pub(crate) fn spawn(&self, args: &[&str]) -> Running {
-        let child = Command::new(&self.path).args(args).stdout(Stdio::null()).spawn().expect("spawn");
+        // The copy was open for writing; a fork by another test's thread in that moment holds
+        // it open until that child execs, and exec then fails with ETXTBSY: try again.
+        let until = Instant::now() + Duration::from_secs(5);
+        let child = loop {
+            match Command::new(&self.path).args(args).stdout(Stdio::null()).spawn() {
+                Err(err)
+                    if err.kind() == std::io::ErrorKind::ExecutableFileBusy && Instant::now() < until =>
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                spawned => break spawned.expect("spawn"),
+            }
+        };
         let running = Running(child);
         running.wait_for_exec();
         running
