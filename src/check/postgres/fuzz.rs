@@ -142,6 +142,7 @@ mod tests {
             "host=db application_name= password=Zq7Wk3Xp",
             "host=db application_name= password Zq7Wk3Xp",
             "host=db (password Zq7Wk3Xp",
+            "postgres://db&sslmode=require&password=Zq7Wk3Xp",
             "postgresql://app@h1:1,h2:2/app password=Zq7Wk3Xp&x=y",
             "postgres://db/app,password=Zq7Wk3Xp?application_name=a,token:Qa9Wk3Xp",
             "host=db application_name='password:Zq7Wk3Xp' x=1",

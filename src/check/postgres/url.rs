@@ -54,6 +54,11 @@ fn refuse_misreadings(uri: &Uri<'_>) -> Result<(), String> {
     if uri.hosts().contains('@') {
         return Err(SECOND_AT.to_owned());
     }
+    if uri.hosts().contains('=') {
+        // `postgres://db&password=…`: parameters without their `?`, which libpq would look up
+        // as a host name, and print.
+        return Err("a '=' in the host part (is the '?' before the parameters missing?)".to_owned());
+    }
     if uri.path().contains('@') {
         return Err(uri::STRAY_AT.to_owned());
     }
