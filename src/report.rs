@@ -13,6 +13,7 @@ use crate::{
     duration,
     outcome::{Outcome, Status, Verdict},
     quote,
+    quote::json_string,
 };
 
 /// Prints each target's final line, in the order the targets were given.
@@ -128,27 +129,6 @@ fn one_line(text: &str) -> String {
 
 fn millis(duration: std::time::Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1e3)
-}
-
-/// `text` as a JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use std::{
 use self::{
     nkey::UserKey,
     url::{Login, NatsUrl, Server},
-    wire::{Failure, Line, Lines, json_string},
+    wire::{Failure, Line, Lines},
 };
 use super::{Check, Target};
 use crate::{
@@ -235,19 +235,19 @@ impl Nats {
         match &server.login {
             Login::None => {}
             Login::User { user, password } => {
-                fields.push(("user", json_string(user)));
-                fields.push(("pass", json_string(password.as_ref().map(Secret::expose).unwrap_or_default())));
+                fields.push(("user", quote::json_string(user)));
+                fields.push(("pass", quote::json_string(password.as_ref().map(Secret::expose).unwrap_or_default())));
             }
-            Login::Token(token) => fields.push(("auth_token", json_string(token.expose()))),
+            Login::Token(token) => fields.push(("auth_token", quote::json_string(token.expose()))),
         }
         let key = match &*self.auth {
             Auth::Url => None,
             Auth::Nkey(key) => {
-                fields.push(("nkey", json_string(&key.public())));
+                fields.push(("nkey", quote::json_string(&key.public())));
                 Some(key)
             }
             Auth::Creds { jwt, key } => {
-                fields.push(("jwt", json_string(jwt.expose())));
+                fields.push(("jwt", quote::json_string(jwt.expose())));
                 Some(key)
             }
         };
@@ -257,7 +257,7 @@ impl Nats {
                     "the server sent no nonce to sign: it has no NKEY or JWT users (drop --nkey or --creds)",
                 );
             };
-            fields.push(("sig", json_string(&key.sign(nonce.as_bytes()))));
+            fields.push(("sig", quote::json_string(&key.sign(nonce.as_bytes()))));
         }
         stream.set_timeout(deadline.socket_timeout());
         if let Err(err) = stream.write_all(&wire::connect(use_tls, &fields)).and_then(|()| stream.flush()) {

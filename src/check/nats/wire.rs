@@ -5,6 +5,8 @@
 
 use std::io::{self, Read};
 
+use crate::quote::json_string;
+
 /// The longest line probe reads: nats-server's INFO stays far below (its control lines are at
 /// most 4 KiB by default, INFO with a cluster's connect_urls a few more).
 pub const LONGEST_LINE: usize = 64 * 1024;
@@ -279,22 +281,6 @@ impl Json<'_> {
     }
 }
 
-/// A JSON string literal of `text`.
-pub fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// CONNECT's fields beyond the fixed ones, in order: each name and its value as JSON.
 pub fn connect(tls_required: bool, fields: &[(&str, String)]) -> Vec<u8> {
     let mut json = format!(
@@ -344,7 +330,7 @@ mod tests {
         let bytes = connect(false, &[("user", json_string("a\"b")), ("pass", json_string("p\\\n"))]);
         let text = String::from_utf8(bytes).unwrap();
         assert!(text.starts_with("CONNECT {\"verbose\":false"));
-        assert!(text.contains(r#""user":"a\"b","pass":"p\\\u000a"}"#), "{text}");
+        assert!(text.contains(r#""user":"a\"b","pass":"p\\\n"}"#), "{text}");
         assert!(text.ends_with("}\r\nPING\r\n"));
     }
 }
