@@ -1,14 +1,18 @@
 //! `probe nats` against real nats-server instances started here: no authorization, users, a
-//! token, NKEY users, TLS (asked by INFO and by tls://) and verified client certificates; server
-//! lists; peers that are not NATS; secrets in every output; the server's log after the probes.
+//! token, NKEY users, `.creds` files under an operator (keys and JWTs the tests make), TLS (asked
+//! by INFO and by tls://) and verified client certificates; server lists; peers that are not
+//! NATS; secrets in every output; the server's log after the probes.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use crate::support::{
-    MARGIN,
+    MARGIN, OUTPUT_MODES,
     certs::Pki,
     in_every_output_mode,
-    nats::Nats,
+    nats::{
+        Nats,
+        jwt::{self, NKey, Role},
+    },
     probe, run,
     sockets::{self, Script},
 };
@@ -88,40 +92,90 @@ fn nkey_users_sign_the_nonce() {
     run(["nats", "--nkey", seed, &open.url()]).says(1, "no nonce");
 }
 
+/// The server never sees a seed, and probe's reading of one is what is under test: the tests' own
+/// NKEY encoding is checked against text the nkeys library wrote (`SEED`, `PUBLIC`).
 #[test]
-fn a_creds_file_sends_its_jwt_and_a_signature_of_the_nonce() {
-    use std::io::{BufRead, BufReader, Write};
-    // A server that needs a JWT is one under an operator: a fake one here, which sends a nonce,
-    // reads CONNECT and answers PONG when it carries the JWT and a signature.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let server = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().expect("accept");
-        stream.write_all(b"INFO {\"server_id\":\"fake\",\"version\":\"2.9.10\",\"nonce\":\"n0nce\",\"auth_required\":true}\r\n").unwrap();
-        let mut connect = String::new();
-        BufReader::new(stream.try_clone().unwrap()).read_line(&mut connect).unwrap();
-        stream.write_all(b"PONG\r\n").unwrap();
-        connect
-    });
+fn the_tests_encode_nkeys_as_the_nkeys_library_does() {
+    let seed_inside_the_documented_seed = [
+        0x29, 0x49, 0x7b, 0xa0, 0x0f, 0x41, 0xdd, 0x45, 0x93, 0x6b, 0x4c, 0xc4, 0xbd, 0xa1, 0xde, 0xcb, 0x67,
+        0xc1, 0x28, 0xe6, 0x9f, 0xb3, 0xd4, 0x90, 0xee, 0x82, 0x0d, 0xaf, 0x7c, 0x31, 0x8c, 0x0a,
+    ];
+    let user = NKey::from_seed(Role::User, seed_inside_the_documented_seed);
+    assert_eq!(user.seed(), SEED);
+    assert_eq!(user.public(), PUBLIC);
+}
+
+/// A `.creds` file written into `dir`, its path as an argument.
+fn creds_file(dir: &Path, name: &str, user_jwt: &str, seed: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, jwt::creds(user_jwt, seed)).expect("write");
+    path.to_str().expect("a UTF-8 path").to_owned()
+}
+
+#[test]
+fn a_creds_file_signs_in_to_a_server_in_operator_mode_and_only_its_jwt_and_signature_are_sent() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let creds = dir.path().join("user.creds");
-    std::fs::write(
-        &creds,
-        format!(
-            "-----BEGIN NATS USER JWT-----\neyJhbGciOiJlZDI1NTE5In0.eyJzdWIiOiJVIn0.c2lnbmF0dXJl\n------END NATS USER JWT------\n\n\
-             ************************* IMPORTANT *************************\n\n\
-             -----BEGIN USER NKEY SEED-----\n{SEED}\n------END USER NKEY SEED------\n"
+    let operator = NKey::generate(Role::Operator);
+    let account = NKey::generate(Role::Account);
+    let user = NKey::generate(Role::User);
+    // trace: the log shows each CONNECT as it came, the only witness of what went on the wire.
+    let nats =
+        Nats::start(&format!("{}\ntrace: true", jwt::operator_mode(&operator, &[&account], dir.path())));
+    let user_jwt = jwt::user_jwt(&user, &account);
+    let seed = user.seed();
+    let creds = creds_file(dir.path(), "user.creds", &user_jwt, &seed);
+    for (_, result) in in_every_output_mode(&["nats", "--creds", &creds, &nats.url()], &[]) {
+        // probe holds the JWT as a secret too (nkey::creds): its signature part is this JWT's alone.
+        result.code(0).hides(&seed[4..]).hides(user_jwt.rsplit('.').next().unwrap());
+    }
+    run(["nats", "--creds", &creds, &nats.url()]).says(0, "PONG from ");
+    probe().args(["nats", &nats.url()]).env("NATS_CREDS", &creds).run().says(0, "PONG");
+    std::thread::sleep(Duration::from_millis(100));
+    let log = nats.server.log_text();
+    let runs = OUTPUT_MODES.len() + 2;
+    let signed_in = format!("Authenticated JWT: Client \"{}\"", user.public());
+    assert_eq!(log.matches(&signed_in).count(), runs, "{log}");
+    let connects: Vec<&str> = log.lines().filter(|line| line.contains("<<- [CONNECT {")).collect();
+    assert_eq!(connects.len(), runs, "{log}");
+    for connect in connects {
+        assert!(
+            connect.contains(&format!("\"jwt\":\"{user_jwt}\"")) && connect.contains("\"sig\":\""),
+            "{connect}"
+        );
+        assert!(!connect.contains("\"nkey\"") && !connect.contains(&seed[4..]), "{connect}");
+    }
+    assert_eq!(nats.complaints(), Vec::<String>::new(), "{log}");
+}
+
+#[test]
+fn a_creds_file_of_an_unknown_account_or_with_another_users_seed_is_an_authorization_violation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let operator = NKey::generate(Role::Operator);
+    let account = NKey::generate(Role::Account);
+    let user = NKey::generate(Role::User);
+    let nats = Nats::start(&jwt::operator_mode(&operator, &[&account], dir.path()));
+    let stranger = NKey::generate(Role::Account);
+    let impostor = NKey::generate(Role::User);
+    // The server's debug line names why it refused: each case is refused for its own reason.
+    for (name, user_jwt, seed, why) in [
+        // A user signed by an account the server has no JWT for (none its operator signed).
+        (
+            "stranger.creds",
+            jwt::user_jwt(&user, &stranger),
+            user.seed(),
+            "Account JWT lookup error: account missing",
         ),
-    )
-    .expect("write");
-    run(["nats", "--creds", creds.to_str().unwrap(), &format!("nats://{addr}")]).says(0, "PONG");
-    let connect = server.join().expect("the fake server");
-    assert!(
-        connect.contains("\"jwt\":\"eyJhbGciOiJlZDI1NTE5In0.eyJzdWIiOiJVIn0.c2lnbmF0dXJl\""),
-        "{connect}"
-    );
-    assert!(connect.contains("\"sig\":\"") && !connect.contains("\"nkey\""), "{connect}");
-    assert!(!connect.contains(SEED), "{connect}");
+        // A genuine user JWT with someone else's seed: the nonce's signature is not the user's.
+        ("impostor.creds", jwt::user_jwt(&user, &account), impostor.seed(), "Signature not verified"),
+    ] {
+        let creds = creds_file(dir.path(), name, &user_jwt, &seed);
+        run(["nats", "--creds", &creds, &nats.url()]).says(1, ": unhealthy: Authorization Violation");
+        for (_, result) in in_every_output_mode(&["nats", "--creds", &creds, &nats.url()], &[]) {
+            result.code(1).hides(&seed[4..]);
+        }
+        let log = nats.server.log_text();
+        assert!(log.contains(why), "{why:?} not in\n{log}");
+    }
 }
 
 #[test]

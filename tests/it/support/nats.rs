@@ -1,9 +1,12 @@
 //! A throwaway nats-server on its own port, in its own temp dir, with whatever `authorization`
-//! and `tls` blocks a case needs; its log (with -D: every client's close) read by the tests.
+//! and `tls` blocks (or operator mode, from `jwt`) a case needs; its log (with -D: every client's
+//! close) read by the tests.
 
 use std::process::{Command, Stdio};
 
 use super::process;
+
+pub mod jwt;
 
 pub struct Nats {
     pub server: process::Server,
