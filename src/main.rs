@@ -8,7 +8,7 @@ use probe::{
     config::Config,
     docs, env, exec, install,
     outcome::{self, ExitStatus},
-    report, run,
+    quote, report, run,
 };
 
 fn main() -> ExitCode {
@@ -21,7 +21,8 @@ fn main() -> ExitCode {
         Ok(Next::Exit(status)) => status.into(),
         Ok(Next::Exec(command)) => exec::replace(&command),
         Err(err) => {
-            report::print_line(false, &format!("probe: {err:#}"));
+            // One line whatever it quotes: a path or name given with a newline or an escape in it.
+            report::print_line(false, &quote::escaped(&format!("probe: {err:#}")));
             ExitStatus::Usage.into()
         }
     }

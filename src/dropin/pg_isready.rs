@@ -7,7 +7,7 @@
 use std::{ffi::OsString, path::Path, process::ExitCode, time::Duration};
 
 use super::{NO_LIMIT, Overlay, Timing, check_one, config, err_line, out_line, texts};
-use crate::{env::Env, outcome::Status};
+use crate::{env::Env, outcome::Status, quote};
 
 const NO_ATTEMPT: u8 = 3;
 /// Debian's libpq default socket directory (DEFAULT_PGSOCKET_DIR).
@@ -31,8 +31,9 @@ struct Args {
 enum Refusal {
     /// getopt's own complaint, printed after the program's path.
     Getopt(String),
-    /// An argument that is not an option.
-    TooMany(String),
+    /// An argument that is not an option: named if it is a plain word (never a URL or a
+    /// `key=value`, which may hold a password).
+    TooMany(Option<String>),
 }
 
 const LONG: [(&str, char); 6] =
@@ -69,7 +70,8 @@ fn parse(args: &[String], posixly_correct: bool) -> Result<Args, Refusal> {
                     .map(|found| found[0])
             });
             let Some(&(full, option)) = found else {
-                return Err(Refusal::Getopt(format!("unrecognized option '--{long}'")));
+                // getopt quotes the whole argument; its value may be a password (--password=…).
+                return Err(Refusal::Getopt(format!("unrecognized option '--{}'", quote::escaped(name))));
             };
             if option == 'q' {
                 if value.is_some() {
@@ -105,7 +107,12 @@ fn parse(args: &[String], posixly_correct: bool) -> Result<Args, Refusal> {
                             set(option, Some(value));
                             break;
                         }
-                        other => return Err(Refusal::Getopt(format!("invalid option -- '{other}'"))),
+                        other => {
+                            return Err(Refusal::Getopt(format!(
+                                "invalid option -- '{}'",
+                                quote::escaped(other.encode_utf8(&mut [0; 4]))
+                            )));
+                        }
                     }
                 }
             }
@@ -118,7 +125,7 @@ fn parse(args: &[String], posixly_correct: bool) -> Result<Args, Refusal> {
         }
     }
     match operands.first() {
-        Some(first) => Err(Refusal::TooMany((*first).clone())),
+        Some(first) => Err(Refusal::TooMany(plain_word(first).then(|| (*first).clone()))),
         None => Ok(parsed),
     }
 }
@@ -172,7 +179,8 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
             return ExitCode::from(NO_ATTEMPT);
         }
         Err(Refusal::TooMany(first)) => {
-            err_line(&format!("{name}: error: too many command-line arguments (first is \"{first}\")"));
+            let first = first.map(|word| format!(" (first is \"{word}\")")).unwrap_or_default();
+            err_line(&format!("{name}: error: too many command-line arguments{first}"));
             hint();
             return ExitCode::from(NO_ATTEMPT);
         }
@@ -195,7 +203,7 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
         .or_else(|| args.port.clone())
         .or_else(|| env.var("PGPORT"))
         .unwrap_or("5432".into());
-    let shown = format!("{}:{port}", hostaddr.unwrap_or(host));
+    let shown = quote::escaped(&format!("{}:{port}", hostaddr.unwrap_or(host)));
     let say = |word: &str, code: u8| {
         if !args.quiet {
             out_line(&format!("{shown} - {word}"));
@@ -222,6 +230,12 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
         Status::Unhealthy => say("rejecting connections", 1),
         Status::Unreachable => say("no response", 2),
     }
+}
+
+/// A word that may be quoted in a message: letters, digits and `._/-` only, so never a URL, a
+/// `key=value` or a user's `name:password`.
+fn plain_word(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
 }
 
 /// pg_isready's test for a `-d` that is a connection string rather than a database name.
@@ -282,6 +296,8 @@ fn quoted(value: &str) -> String {
 /// libpq's `PQconninfoParse`, as pg_isready calls it to show where it connects: the pairs a
 /// `postgres://` URL or `key=value` words set, or libpq's reason for refusing them.
 mod conninfo {
+    use crate::{quote, secret::is_secret_key};
+
     /// Every keyword libpq (up to 18) accepts.
     const KEYWORDS: &[&str] = &[
         "service",
@@ -352,7 +368,7 @@ mod conninfo {
 
     /// `key=value` words: blanks around `=`, values in single quotes, backslash escapes.
     fn words(text: &str) -> Result<Pairs, String> {
-        let mut pairs = Vec::new();
+        let mut pairs: Pairs = Vec::new();
         let mut chars = text.chars().peekable();
         loop {
             while chars.next_if(|&c| blank(c)).is_some() {}
@@ -364,8 +380,17 @@ mod conninfo {
                 key.push(c);
             }
             while chars.next_if(|&c| blank(c)).is_some() {}
+            // libpq quotes the word; only a keyword is quoted here, since a word may be the rest
+            // of a password an unquoted space cut off (`password=a b`) or one (`password:a`).
+            let after_a_secret = pairs.last().is_some_and(|(key, _)| is_secret_key(key));
             if chars.next() != Some('=') {
-                return Err(format!("missing \"=\" after \"{key}\" in connection info string"));
+                return Err(match KEYWORDS.contains(&key.as_str()) {
+                    true => format!("missing \"=\" after \"{key}\" in connection info string"),
+                    false => {
+                        "missing \"=\" after a word that is no connection option, in connection info string"
+                            .to_owned()
+                    }
+                });
             }
             while chars.next_if(|&c| blank(c)).is_some() {}
             let mut value = String::new();
@@ -387,7 +412,10 @@ mod conninfo {
                 }
             }
             if !KEYWORDS.contains(&key.as_str()) {
-                return Err(format!("invalid connection option \"{key}\""));
+                return Err(match after_a_secret || !super::plain_word(&key) {
+                    true => "invalid connection option after a secret value".to_owned(),
+                    false => format!("invalid connection option \"{key}\""),
+                });
             }
             pairs.push((key, value));
         }
@@ -395,7 +423,6 @@ mod conninfo {
 
     /// `[user[:password]@][host[:port][,…]][/dbname][?key=value&…]`, percent-decoded.
     fn uri(whole: &str, rest: &str) -> Result<Pairs, String> {
-        let shown = redacted(whole);
         let mut pairs = Vec::new();
         let mut rest = rest;
         if let Some(at) = rest.find(['@', '/']).filter(|&at| rest.as_bytes()[at] == b'@') {
@@ -416,20 +443,20 @@ mod conninfo {
         let (mut hosts, mut ports) = (String::new(), String::new());
         let end = loop {
             if let Some(inner) = rest.strip_prefix('[') {
+                // libpq quotes the whole URI in these three; its query may hold a password.
                 let close = inner.find(']').ok_or_else(|| {
-                    format!(
-                        "end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"{shown}\""
-                    )
+                    "end of string reached when looking for matching \"]\" in IPv6 host address in URI"
+                        .to_owned()
                 })?;
                 if close == 0 {
-                    return Err(format!("IPv6 host address may not be empty in URI: \"{shown}\""));
+                    return Err("IPv6 host address may not be empty in URI".to_owned());
                 }
                 hosts.push_str(&inner[..close]);
                 rest = &inner[close + 1..];
-                if let Some(c) = rest.chars().next().filter(|c| !matches!(c, ':' | '/' | '?' | ',')) {
+                if rest.chars().next().is_some_and(|c| !matches!(c, ':' | '/' | '?' | ',')) {
                     let position = whole.len() - rest.len() + 1;
                     return Err(format!(
-                        "unexpected character \"{c}\" at position {position} in URI (expected \":\" or \"/\"): \"{shown}\""
+                        "unexpected character at position {position} in URI (expected \":\" or \"/\")"
                     ));
                 }
             } else {
@@ -471,15 +498,12 @@ mod conninfo {
                     Some((_, value)) if value.contains('=') => {
                         return Err(format!(
                             "extra key/value separator \"=\" in URI query parameter: \"{}\"",
-                            param.split('=').next().unwrap_or_default()
+                            quote::escaped(param.split('=').next().unwrap_or_default())
                         ));
                     }
                     Some(pair) => pair,
-                    None => {
-                        return Err(format!(
-                            "missing key/value separator \"=\" in URI query parameter: \"{param}\""
-                        ));
-                    }
+                    // libpq quotes the parameter, which may be a password missing its key.
+                    None => return Err("missing key/value separator \"=\" in URI query parameter".to_owned()),
                 };
                 let (key, value) = (decode(key)?, decode(value)?);
                 let (key, value) = match (key.as_str(), value.as_str()) {
@@ -487,7 +511,7 @@ mod conninfo {
                     _ => (key, value),
                 };
                 if !KEYWORDS.contains(&key.as_str()) {
-                    return Err(format!("invalid URI query parameter: \"{key}\""));
+                    return Err(format!("invalid URI query parameter: \"{}\"", quote::escaped(&key)));
                 }
                 pairs.push((key, value));
             }
@@ -509,27 +533,14 @@ mod conninfo {
             let byte = hex
                 .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| format!("invalid percent-encoded token: \"{text}\""))?;
+                .ok_or_else(|| "invalid percent-encoded token".to_owned())?;
             if byte == 0 {
-                return Err(format!("forbidden value %00 in percent-encoded value: \"{text}\""));
+                return Err("forbidden value %00 in percent-encoded value".to_owned());
             }
             out.push(byte);
             at += 3;
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
-    }
-
-    /// The URI with its password starred, for messages that quote it.
-    fn redacted(uri: &str) -> String {
-        let Some(scheme_end) = uri.find("://").map(|at| at + 3) else { return uri.to_owned() };
-        let rest = &uri[scheme_end..];
-        match rest.find(['@', '/']).filter(|&at| rest.as_bytes()[at] == b'@') {
-            Some(at) => match rest[..at].split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &uri[..scheme_end], &rest[at..]),
-                None => uri.to_owned(),
-            },
-            None => uri.to_owned(),
-        }
     }
 
     #[cfg(test)]
@@ -567,21 +578,37 @@ mod conninfo {
                 ("postgres://h:1/x?foo=1", "invalid URI query parameter: \"foo\""),
                 (
                     "postgres://[::1",
-                    "end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"postgres://[::1\"",
+                    "end of string reached when looking for matching \"]\" in IPv6 host address in URI",
                 ),
-                ("postgres://[]/", "IPv6 host address may not be empty in URI: \"postgres://[]/\""),
+                ("postgres://[]/", "IPv6 host address may not be empty in URI"),
                 (
                     "postgres://[::1]x/",
-                    "unexpected character \"x\" at position 17 in URI (expected \":\" or \"/\"): \"postgres://[::1]x/\"",
+                    "unexpected character at position 17 in URI (expected \":\" or \"/\")",
                 ),
-                ("postgresql://%zz@h/", "invalid percent-encoded token: \"%zz\""),
-                ("postgresql://h/?a", "missing key/value separator \"=\" in URI query parameter: \"a\""),
+                ("postgresql://%zz@h/", "invalid percent-encoded token"),
+                ("postgresql://h/?a", "missing key/value separator \"=\" in URI query parameter"),
                 ("postgresql://h/?a=b=c", "extra key/value separator \"=\" in URI query parameter: \"a\""),
-                ("postgresql://h/?&a=b", "missing key/value separator \"=\" in URI query parameter: \"\""),
+                ("postgresql://h/?&a=b", "missing key/value separator \"=\" in URI query parameter"),
                 (
-                    "postgresql://u:secret@[h",
-                    "end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"postgresql://u:***@[h\"",
+                    "postgresql://u:secret@[h/?password=secret",
+                    "end of string reached when looking for matching \"]\" in IPv6 host address in URI",
                 ),
+                ("postgresql://h/?password=a%zzb", "invalid percent-encoded token"),
+                ("postgresql://h/?password=a%00b", "forbidden value %00 in percent-encoded value"),
+                ("postgresql://h/db?secretword", "missing key/value separator \"=\" in URI query parameter"),
+                (
+                    "localhost",
+                    "missing \"=\" after a word that is no connection option, in connection info string",
+                ),
+                (
+                    "host=h password=a secret",
+                    "missing \"=\" after a word that is no connection option, in connection info string",
+                ),
+                (
+                    "password:secret",
+                    "missing \"=\" after a word that is no connection option, in connection info string",
+                ),
+                ("host=h password=a secret=b", "invalid connection option after a secret value"),
             ] {
                 assert_eq!(parse(text), Err(why.to_owned()), "{text}");
             }
@@ -613,7 +640,7 @@ mod tests {
         );
         assert_eq!(parsed(&["-x"]), Err(Refusal::Getopt("invalid option -- 'x'".into())));
         assert_eq!(parsed(&["-V"]), Err(Refusal::Getopt("invalid option -- 'V'".into())));
-        assert_eq!(parsed(&["--foo=bar"]), Err(Refusal::Getopt("unrecognized option '--foo=bar'".into())));
+        assert_eq!(parsed(&["--foo=bar"]), Err(Refusal::Getopt("unrecognized option '--foo'".into())));
         assert_eq!(parsed(&["-h"]), Err(Refusal::Getopt("option requires an argument -- 'h'".into())));
         assert_eq!(parsed(&["--ho"]), Err(Refusal::Getopt("option '--host' requires an argument".into())));
         assert_eq!(
@@ -622,8 +649,8 @@ mod tests {
         );
         // Operands are moved to the end: the options after them still count, then they are refused.
         assert_eq!(parsed(&["extra", "-x"]), Err(Refusal::Getopt("invalid option -- 'x'".into())));
-        assert_eq!(parsed(&["extra", "-q"]), Err(Refusal::TooMany("extra".into())));
-        assert_eq!(parsed(&["--", "-q"]), Err(Refusal::TooMany("-q".into())));
+        assert_eq!(parsed(&["extra", "-q"]), Err(Refusal::TooMany(Some("extra".into()))));
+        assert_eq!(parsed(&["--", "-q"]), Err(Refusal::TooMany(Some("-q".into()))));
         assert_eq!(parsed(&["-h", "-q"]).unwrap().host.as_deref(), Some("-q"));
     }
 

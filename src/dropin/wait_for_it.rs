@@ -13,7 +13,7 @@ use std::{
 };
 
 use super::{NO_LIMIT, Timing, check_one, config, err_line, err_text, texts};
-use crate::{env::Env, exec, outcome::Status};
+use crate::{env::Env, exec, outcome::Status, quote, secret::MASK};
 
 /// GNU timeout's status for a command it had to stop.
 const TIMED_OUT: u8 = 124;
@@ -127,6 +127,16 @@ fn seconds(timeout: &str) -> Option<u64> {
 }
 
 /// `probe tcp`'s target for HOST and PORT as the script was given them.
+/// `host:port` as the lines say it: a `user:password@` that slipped in shown as `***@`, control
+/// characters escaped.
+fn shown_target(host: &str, port: &str) -> String {
+    let text = format!("{host}:{port}");
+    match text.rfind('@') {
+        Some(at) => format!("{MASK}{}", quote::escaped(&text[at..])),
+        None => quote::escaped(&text),
+    }
+}
+
 fn target(host: &str, port: &str) -> String {
     if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
 }
@@ -149,7 +159,11 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
         Err((refusal, quiet)) => {
             match refusal {
                 Refusal::Help => {}
-                Refusal::Unknown(word) => say(quiet, &format!("Unknown argument: {word}")),
+                // The script prints the whole word; a `--password=…` value is not shown.
+                Refusal::Unknown(word) => {
+                    let word = word.split_once('=').map_or(word.as_str(), |(name, _)| name);
+                    say(quiet, &format!("Unknown argument: {}", quote::escaped(word)));
+                }
                 Refusal::MissingHostOrPort => {
                     say(quiet, "Error: you need to provide a host and port to test.")
                 }
@@ -161,21 +175,19 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
     let raw_timeout = args.timeout.clone().unwrap_or_else(|| "15".to_owned());
     let limit = seconds(&raw_timeout).filter(|_| !args.child).map(Duration::from_secs);
     let (host, port, quiet) = (&args.host, &args.port, args.quiet);
+    let shown = shown_target(host, port);
     match seconds(&raw_timeout) {
-        Some(_) => say(quiet, &format!("{name}: waiting {raw_timeout} seconds for {host}:{port}")),
-        None => say(quiet, &format!("{name}: waiting for {host}:{port} without a timeout")),
+        Some(_) => say(quiet, &format!("{name}: waiting {raw_timeout} seconds for {shown}")),
+        None => say(quiet, &format!("{name}: waiting for {shown} without a timeout")),
     }
     let available = wait(&target(host, port), limit, env);
     let result = match available {
         Some(after) => {
-            say(quiet, &format!("{name}: {host}:{port} is available after {after} seconds"));
+            say(quiet, &format!("{name}: {shown} is available after {after} seconds"));
             0
         }
         None => {
-            say(
-                quiet,
-                &format!("{name}: timeout occurred after waiting {raw_timeout} seconds for {host}:{port}"),
-            );
+            say(quiet, &format!("{name}: timeout occurred after waiting {raw_timeout} seconds for {shown}"));
             TIMED_OUT
         }
     };

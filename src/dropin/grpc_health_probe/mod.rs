@@ -16,6 +16,9 @@ use super::{Timing, check_one, config, err_line, err_text, out_line, texts};
 use crate::{
     env::Env,
     outcome::{Outcome, Status},
+    quote,
+    secret::MASK,
+    uri::{Uri, Userinfo},
 };
 use flags::{Flags, ParseError, format_duration, parse, quote, to_std, usage};
 
@@ -82,13 +85,26 @@ fn validate(flags: &Flags) -> Option<String> {
     checks.into_iter().find(|(failed, _)| *failed).map(|(_, message)| message)
 }
 
+/// `-addr` as probe prints it where grpc_health_probe prints it whole: a URL's user and password
+/// masked as the one reader finds them, a `user:password@` before a bare address too (the check
+/// refuses both), control characters escaped.
+fn shown_addr(addr: &str) -> String {
+    match Uri::parse(addr, Userinfo::LastAt) {
+        Some(uri) => uri.label(uri.user_span()),
+        None => match addr.rfind('@') {
+            Some(at) => format!("{MASK}{}", quote::escaped(&addr[at..])),
+            None => quote::escaped(addr),
+        },
+    }
+}
+
 /// The "parsed options" lines of `-v`. Header values are starred: probe prints no metadata value.
 fn verbose_options(flags: &Flags) -> Vec<String> {
     let mut lines = vec![
         "parsed options:".to_owned(),
         format!(
             "> addr={} conn_timeout={} rpc_timeout={}",
-            flags.addr,
+            shown_addr(&flags.addr),
             format_duration(flags.connect_timeout),
             format_duration(flags.rpc_timeout)
         ),
@@ -242,7 +258,10 @@ fn probe(args: &[String], env: &dyn Env) -> u8 {
                     1 => (INVALID_ARGUMENTS, format!("error: invalid -rpc-header: {err:#}")),
                     _ => (
                         CONNECTION_FAILURE,
-                        format!("error: failed to connect service at {}: {err:#}", quote(&flags.addr)),
+                        format!(
+                            "error: failed to connect service at \"{}\": {err:#}",
+                            shown_addr(&flags.addr)
+                        ),
                     ),
                 };
                 if flags.verbose && stage == 2 {
@@ -293,14 +312,14 @@ fn tell(outcome: &Outcome, flags: &Flags, deadline: Duration) -> (u8, Vec<String
         Status::Unreachable if outcome.elapsed + Duration::from_millis(10) >= deadline => (
             CONNECTION_FAILURE,
             vec![format!(
-                "timeout: failed to connect service {} within {}",
-                quote(&flags.addr),
+                "timeout: failed to connect service \"{}\" within {}",
+                shown_addr(&flags.addr),
                 format_duration(flags.connect_timeout)
             )],
         ),
         Status::Unreachable => (
             CONNECTION_FAILURE,
-            vec![format!("error: failed to connect service at {}: {message}", quote(&flags.addr))],
+            vec![format!("error: failed to connect service at \"{}\": {message}", shown_addr(&flags.addr))],
         ),
         Status::Unhealthy => match answer(message) {
             Answer::Status(status) => {
