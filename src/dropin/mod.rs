@@ -23,7 +23,9 @@ use crate::{
     config::Config,
     env::Env,
     outcome::Outcome,
-    run,
+    quote, run,
+    secret::MASK,
+    uri::{Uri, Userinfo},
 };
 
 /// The tools probe stands in for, by the executable names they are installed under.
@@ -150,6 +152,19 @@ fn err_text(text: &str) {
 
 /// The arguments as text; bytes that are not UTF-8 are replaced, as a tool's own messages would
 /// show them.
+/// A target as a drop-in echoes it where its tool prints what was typed: a URL's user and
+/// password masked as the one reader finds them, a `user:password@` pasted before a bare
+/// `host:port` as `***@` (probe's checks refuse both), control characters escaped.
+fn shown_target(text: &str) -> String {
+    match Uri::parse(text, Userinfo::LastAt) {
+        Some(uri) => uri.label(uri.user_span()),
+        None => match text.rfind('@') {
+            Some(at) => format!("{MASK}{}", quote::escaped(&text[at..])),
+            None => quote::escaped(text),
+        },
+    }
+}
+
 fn texts(args: &[OsString]) -> Vec<String> {
     args.iter().map(|arg| arg.to_string_lossy().into_owned()).collect()
 }

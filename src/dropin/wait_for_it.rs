@@ -12,8 +12,8 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use super::{NO_LIMIT, Timing, check_one, config, err_line, err_text, texts};
-use crate::{env::Env, exec, outcome::Status, quote, secret::MASK};
+use super::{NO_LIMIT, Timing, check_one, config, err_line, err_text, shown_target, texts};
+use crate::{env::Env, exec, outcome::Status, quote};
 
 /// GNU timeout's status for a command it had to stop.
 const TIMED_OUT: u8 = 124;
@@ -127,16 +127,6 @@ fn seconds(timeout: &str) -> Option<u64> {
 }
 
 /// `probe tcp`'s target for HOST and PORT as the script was given them.
-/// `host:port` as the lines say it: a `user:password@` that slipped in shown as `***@`, control
-/// characters escaped.
-fn shown_target(host: &str, port: &str) -> String {
-    let text = format!("{host}:{port}");
-    match text.rfind('@') {
-        Some(at) => format!("{MASK}{}", quote::escaped(&text[at..])),
-        None => quote::escaped(&text),
-    }
-}
-
 fn target(host: &str, port: &str) -> String {
     if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
 }
@@ -175,7 +165,7 @@ pub fn main(args: &[OsString], env: &dyn Env) -> ExitCode {
     let raw_timeout = args.timeout.clone().unwrap_or_else(|| "15".to_owned());
     let limit = seconds(&raw_timeout).filter(|_| !args.child).map(Duration::from_secs);
     let (host, port, quiet) = (&args.host, &args.port, args.quiet);
-    let shown = shown_target(host, port);
+    let shown = shown_target(&format!("{host}:{port}"));
     match seconds(&raw_timeout) {
         Some(_) => say(quiet, &format!("{name}: waiting {raw_timeout} seconds for {shown}")),
         None => say(quiet, &format!("{name}: waiting for {shown} without a timeout")),

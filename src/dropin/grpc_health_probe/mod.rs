@@ -12,13 +12,10 @@ use std::{ffi::OsString, process::ExitCode, time::Duration};
 
 mod flags;
 
-use super::{Timing, check_one, config, err_line, err_text, out_line, texts};
+use super::{Timing, check_one, config, err_line, err_text, out_line, shown_target, texts};
 use crate::{
     env::Env,
     outcome::{Outcome, Status},
-    quote,
-    secret::MASK,
-    uri::{Uri, Userinfo},
 };
 use flags::{Flags, ParseError, format_duration, parse, quote, to_std, usage};
 
@@ -85,26 +82,13 @@ fn validate(flags: &Flags) -> Option<String> {
     checks.into_iter().find(|(failed, _)| *failed).map(|(_, message)| message)
 }
 
-/// `-addr` as probe prints it where grpc_health_probe prints it whole: a URL's user and password
-/// masked as the one reader finds them, a `user:password@` before a bare address too (the check
-/// refuses both), control characters escaped.
-fn shown_addr(addr: &str) -> String {
-    match Uri::parse(addr, Userinfo::LastAt) {
-        Some(uri) => uri.label(uri.user_span()),
-        None => match addr.rfind('@') {
-            Some(at) => format!("{MASK}{}", quote::escaped(&addr[at..])),
-            None => quote::escaped(addr),
-        },
-    }
-}
-
 /// The "parsed options" lines of `-v`. Header values are starred: probe prints no metadata value.
 fn verbose_options(flags: &Flags) -> Vec<String> {
     let mut lines = vec![
         "parsed options:".to_owned(),
         format!(
             "> addr={} conn_timeout={} rpc_timeout={}",
-            shown_addr(&flags.addr),
+            shown_target(&flags.addr),
             format_duration(flags.connect_timeout),
             format_duration(flags.rpc_timeout)
         ),
@@ -260,7 +244,7 @@ fn probe(args: &[String], env: &dyn Env) -> u8 {
                         CONNECTION_FAILURE,
                         format!(
                             "error: failed to connect service at \"{}\": {err:#}",
-                            shown_addr(&flags.addr)
+                            shown_target(&flags.addr)
                         ),
                     ),
                 };
@@ -313,13 +297,13 @@ fn tell(outcome: &Outcome, flags: &Flags, deadline: Duration) -> (u8, Vec<String
             CONNECTION_FAILURE,
             vec![format!(
                 "timeout: failed to connect service \"{}\" within {}",
-                shown_addr(&flags.addr),
+                shown_target(&flags.addr),
                 format_duration(flags.connect_timeout)
             )],
         ),
         Status::Unreachable => (
             CONNECTION_FAILURE,
-            vec![format!("error: failed to connect service at \"{}\": {message}", shown_addr(&flags.addr))],
+            vec![format!("error: failed to connect service at \"{}\": {message}", shown_target(&flags.addr))],
         ),
         Status::Unhealthy => match answer(message) {
             Answer::Status(status) => {
