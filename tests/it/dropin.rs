@@ -320,44 +320,32 @@ fn pg_isready_no_response_from_closed_and_silent_ports() {
 /// sends first with the default sslmode=prefer), then answers the startup packet with 57P03.
 fn starting_up() -> std::net::SocketAddr {
     use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            thread::spawn(move || {
-                let mut stream = stream;
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                loop {
-                    let mut length = [0u8; 4];
-                    if stream.read_exact(&mut length).is_err() {
-                        return;
-                    }
-                    let mut body = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
-                    if stream.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    // SSLRequest and GSSENCRequest: declined; anything else is the startup packet.
-                    if body.len() == 4
-                        && matches!(
-                            u32::from_be_bytes([body[0], body[1], body[2], body[3]]),
-                            80877103 | 80877104
-                        )
-                    {
-                        let _ = stream.write_all(b"N");
-                        continue;
-                    }
-                    let fields = b"SFATAL\0VFATAL\0C57P03\0Mthe database system is starting up\0\0";
-                    let mut message = vec![b'E'];
-                    message.extend_from_slice(&u32::try_from(fields.len() + 4).unwrap().to_be_bytes());
-                    message.extend_from_slice(fields);
-                    let _ = stream.write_all(&message);
-                    thread::sleep(Duration::from_secs(2));
-                    return;
-                }
-            });
+    sockets::serving(Duration::from_secs(5), move |mut stream| {
+        loop {
+            let mut length = [0u8; 4];
+            if stream.read_exact(&mut length).is_err() {
+                return;
+            }
+            let mut body = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
+            if stream.read_exact(&mut body).is_err() {
+                return;
+            }
+            // SSLRequest and GSSENCRequest: declined; anything else is the startup packet.
+            if body.len() == 4
+                && matches!(u32::from_be_bytes([body[0], body[1], body[2], body[3]]), 80877103 | 80877104)
+            {
+                let _ = stream.write_all(b"N");
+                continue;
+            }
+            let fields = b"SFATAL\0VFATAL\0C57P03\0Mthe database system is starting up\0\0";
+            let mut message = vec![b'E'];
+            message.extend_from_slice(&u32::try_from(fields.len() + 4).unwrap().to_be_bytes());
+            message.extend_from_slice(fields);
+            let _ = stream.write_all(&message);
+            thread::sleep(Duration::from_secs(2));
+            return;
         }
-    });
-    addr
+    })
 }
 
 #[test]

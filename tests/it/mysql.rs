@@ -185,26 +185,17 @@ fn a_real_server_that_shuts_down() {
 /// a real server does not produce on demand (MariaDB closes connections at shutdown rather than
 /// answer 1053).
 fn scripted_mysql(login_answer: &'static [u8], ping_answer: &'static [u8]) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            thread::spawn(move || {
-                let mut stream = stream;
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                send(&mut stream, 0, &mysql8_greeting(b"0123456789abcdefghij", false));
-                let (seq, _) = receive(&mut stream);
-                send(&mut stream, seq + 1, login_answer);
-                if login_answer[0] == 0 {
-                    let (seq, _) = receive(&mut stream);
-                    send(&mut stream, seq + 1, ping_answer);
-                }
-                // Until the client closes.
-                let _ = stream.read_to_end(&mut Vec::new());
-            });
+    sockets::serving(Duration::from_secs(5), move |mut stream| {
+        send(&mut stream, 0, &mysql8_greeting(b"0123456789abcdefghij", false));
+        let (seq, _) = receive(&mut stream);
+        send(&mut stream, seq + 1, login_answer);
+        if login_answer[0] == 0 {
+            let (seq, _) = receive(&mut stream);
+            send(&mut stream, seq + 1, ping_answer);
         }
-    });
-    addr
+        // Until the client closes.
+        let _ = stream.read_to_end(&mut Vec::new());
+    })
 }
 
 const SHUTTING_DOWN: &[u8] = b"\xff\x1d\x04#08S01Server shutdown in progress";

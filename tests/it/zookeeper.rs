@@ -4,7 +4,7 @@
 
 use std::{
     io::{Read, Write},
-    net::{SocketAddr, TcpListener},
+    net::SocketAddr,
     thread,
     time::{Duration, Instant},
 };
@@ -269,53 +269,44 @@ impl Fake {
 /// A server that answers a ConnectRequest and closeSession as ZooKeeper does (as `fake` says),
 /// and srvr with `fake.srvr`.
 fn fake(fake: Fake) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            thread::spawn(move || {
-                let mut stream = stream;
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-                let mut first = [0u8; 4];
-                if stream.read_exact(&mut first).is_err() {
-                    return;
-                }
-                if &first == b"srvr" {
-                    let _ = stream.write_all(fake.srvr);
-                    return;
-                }
-                let mut request = vec![0u8; u32::from_be_bytes(first) as usize];
-                if stream.read_exact(&mut request).is_err() {
-                    return;
-                }
-                if let Some(response) = fake.response {
-                    let _ = stream.write_all(response);
-                    thread::sleep(Duration::from_secs(2));
-                    return;
-                }
-                let mut body = Vec::new();
-                body.extend(0i32.to_be_bytes());
-                body.extend(4000i32.to_be_bytes());
-                body.extend(fake.session.to_be_bytes());
-                body.extend(16i32.to_be_bytes());
-                body.extend([9u8; 16]);
-                body.push(u8::from(fake.read_only));
-                let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-                frame.extend(body);
-                let _ = stream.write_all(&frame);
-                let mut close = [0u8; 12];
-                if stream.read_exact(&mut close).is_ok() {
-                    let mut reply = 16u32.to_be_bytes().to_vec();
-                    reply.extend(&close[4..8]);
-                    reply.extend(7i64.to_be_bytes());
-                    reply.extend(0i32.to_be_bytes());
-                    let _ = stream.write_all(&reply);
-                    if fake.holds_on {
-                        thread::sleep(Duration::from_secs(3));
-                    }
-                }
-            });
+    sockets::serving(Duration::from_secs(2), move |mut stream| {
+        let mut first = [0u8; 4];
+        if stream.read_exact(&mut first).is_err() {
+            return;
         }
-    });
-    addr
+        if &first == b"srvr" {
+            let _ = stream.write_all(fake.srvr);
+            return;
+        }
+        let mut request = vec![0u8; u32::from_be_bytes(first) as usize];
+        if stream.read_exact(&mut request).is_err() {
+            return;
+        }
+        if let Some(response) = fake.response {
+            let _ = stream.write_all(response);
+            thread::sleep(Duration::from_secs(2));
+            return;
+        }
+        let mut body = Vec::new();
+        body.extend(0i32.to_be_bytes());
+        body.extend(4000i32.to_be_bytes());
+        body.extend(fake.session.to_be_bytes());
+        body.extend(16i32.to_be_bytes());
+        body.extend([9u8; 16]);
+        body.push(u8::from(fake.read_only));
+        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+        frame.extend(body);
+        let _ = stream.write_all(&frame);
+        let mut close = [0u8; 12];
+        if stream.read_exact(&mut close).is_ok() {
+            let mut reply = 16u32.to_be_bytes().to_vec();
+            reply.extend(&close[4..8]);
+            reply.extend(7i64.to_be_bytes());
+            reply.extend(0i32.to_be_bytes());
+            let _ = stream.write_all(&reply);
+            if fake.holds_on {
+                thread::sleep(Duration::from_secs(3));
+            }
+        }
+    })
 }

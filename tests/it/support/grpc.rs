@@ -208,53 +208,44 @@ pub struct Seen {
 /// reports what the client sent after the request.
 pub fn h2_peer(answer: Vec<u8>) -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Seen>) {
     use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
     let (report, seen) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (answer, report) = (answer.clone(), report.clone());
-            thread::spawn(move || {
-                let mut stream = stream;
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut preface = [0u8; 24];
-                if stream.read_exact(&mut preface).is_err() {
-                    return;
-                }
-                let read_frame = |stream: &mut std::net::TcpStream| -> std::io::Result<Option<Frame>> {
-                    let mut head = [0u8; 9];
-                    match stream.read(&mut head[..1])? {
-                        0 => return Ok(None),
-                        _ => stream.read_exact(&mut head[1..])?,
-                    }
-                    let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
-                    let mut payload = vec![0; length];
-                    stream.read_exact(&mut payload)?;
-                    let stream_id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
-                    Ok(Some(Frame { kind: head[3], flags: head[4], stream: stream_id, payload }))
-                };
-                loop {
-                    match read_frame(&mut stream) {
-                        Ok(Some(frame)) if frame.stream == 1 && frame.flags & END_STREAM != 0 => break,
-                        Ok(Some(_)) => {}
-                        _ => return,
-                    }
-                }
-                let mut bytes = frame(SETTINGS, 0, 0, &[]);
-                bytes.extend(frame(SETTINGS, 1, 0, &[]));
-                bytes.extend(answer);
-                let _ = stream.write_all(&bytes);
-                let mut frames = Vec::new();
-                let clean_eof = loop {
-                    match read_frame(&mut stream) {
-                        Ok(Some(frame)) => frames.push(frame),
-                        Ok(None) => break true,
-                        Err(_) => break false,
-                    }
-                };
-                let _ = report.send(Seen { frames, clean_eof });
-            });
+    let addr = super::sockets::serving(Duration::from_secs(5), move |mut stream| {
+        let mut preface = [0u8; 24];
+        if stream.read_exact(&mut preface).is_err() {
+            return;
         }
+        let read_frame = |stream: &mut std::net::TcpStream| -> std::io::Result<Option<Frame>> {
+            let mut head = [0u8; 9];
+            match stream.read(&mut head[..1])? {
+                0 => return Ok(None),
+                _ => stream.read_exact(&mut head[1..])?,
+            }
+            let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+            let mut payload = vec![0; length];
+            stream.read_exact(&mut payload)?;
+            let stream_id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+            Ok(Some(Frame { kind: head[3], flags: head[4], stream: stream_id, payload }))
+        };
+        loop {
+            match read_frame(&mut stream) {
+                Ok(Some(frame)) if frame.stream == 1 && frame.flags & END_STREAM != 0 => break,
+                Ok(Some(_)) => {}
+                _ => return,
+            }
+        }
+        let mut bytes = frame(SETTINGS, 0, 0, &[]);
+        bytes.extend(frame(SETTINGS, 1, 0, &[]));
+        bytes.extend(&answer);
+        let _ = stream.write_all(&bytes);
+        let mut frames = Vec::new();
+        let clean_eof = loop {
+            match read_frame(&mut stream) {
+                Ok(Some(frame)) => frames.push(frame),
+                Ok(None) => break true,
+                Err(_) => break false,
+            }
+        };
+        let _ = report.send(Seen { frames, clean_eof });
     });
     (addr, seen)
 }

@@ -75,21 +75,33 @@ pub fn listening_after(delay: Duration) -> (SocketAddr, thread::JoinHandle<Socke
     (addr, opener)
 }
 
+/// A fake server on an ephemeral port: `each` runs on every connection, in a thread of its own,
+/// with reads given up after `patience`, for as long as the tests run. The accept loop of every
+/// hand-made peer here.
+pub fn serving<F>(patience: Duration, each: F) -> SocketAddr
+where
+    F: Fn(TcpStream) + Clone + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(patience));
+            let each = each.clone();
+            thread::spawn(move || each(stream));
+        }
+    });
+    addr
+}
+
 /// A server that writes `bytes` to every connection as soon as it is accepted (whatever the
 /// client says), then holds the connection open for a while: a peer speaking another protocol.
 pub fn answering(bytes: &'static [u8]) -> SocketAddr {
     use std::io::Write;
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            thread::spawn(move || {
-                let _ = stream.write_all(bytes);
-                thread::sleep(Duration::from_secs(5));
-            });
-        }
-    });
-    addr
+    serving(Duration::from_secs(5), move |mut stream| {
+        let _ = stream.write_all(bytes);
+        thread::sleep(Duration::from_secs(5));
+    })
 }
 
 /// How a hand-made hostile peer behaves once it has read what the client sent first.
@@ -110,46 +122,37 @@ pub enum Script {
 /// A peer that follows `script` on every connection: for faults a real server cannot produce.
 pub fn scripted(script: Script) -> SocketAddr {
     use std::io::{Read, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            thread::spawn(move || {
-                let mut stream = stream;
-                let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-                let _ = stream.read(&mut [0u8; 4096]);
-                match script {
-                    Script::Silent => thread::sleep(Duration::from_secs(10)),
-                    Script::Say(bytes) => {
-                        let _ = stream.write_all(bytes);
-                        thread::sleep(Duration::from_secs(10));
+    serving(Duration::from_millis(200), move |mut stream| {
+        let _ = stream.read(&mut [0u8; 4096]);
+        match script {
+            Script::Silent => thread::sleep(Duration::from_secs(10)),
+            Script::Say(bytes) => {
+                let _ = stream.write_all(bytes);
+                thread::sleep(Duration::from_secs(10));
+            }
+            Script::Trickle(bytes, gap) => {
+                for byte in bytes {
+                    if stream.write_all(&[*byte]).is_err() {
+                        return;
                     }
-                    Script::Trickle(bytes, gap) => {
-                        for byte in bytes {
-                            if stream.write_all(&[*byte]).is_err() {
-                                return;
-                            }
-                            thread::sleep(gap);
-                        }
-                    }
-                    Script::EndlessHeader => {
-                        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nX-Padding: ");
-                        let chunk = [b'X'; 64 * 1024];
-                        for _ in 0..(64 * 16) {
-                            if stream.write_all(&chunk).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Script::Reset => {
-                        let socket = socket2::SockRef::from(&stream);
-                        let _ = socket.set_linger(Some(Duration::ZERO));
+                    thread::sleep(gap);
+                }
+            }
+            Script::EndlessHeader => {
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nX-Padding: ");
+                let chunk = [b'X'; 64 * 1024];
+                for _ in 0..(64 * 16) {
+                    if stream.write_all(&chunk).is_err() {
+                        return;
                     }
                 }
-            });
+            }
+            Script::Reset => {
+                let socket = socket2::SockRef::from(&stream);
+                let _ = socket.set_linger(Some(Duration::ZERO));
+            }
         }
-    });
-    addr
+    })
 }
 
 /// A port that accepts every connection and closes it at once, with a deep accept queue: for
